@@ -87,7 +87,8 @@ rig_build (Rig *r, JsonObject *c)
   r->dout = g_new0 (float, osz);
   n->out = r->out;
   n->dout = r->dout;
-  gsize ssz = r->B * n->scratch_per_sample + n->scratch_fixed;
+  gsize ssz = n->block->scratch_size ? n->block->scratch_size (n, r->B)
+                                     : r->B * n->scratch_per_sample + n->scratch_fixed;
   r->scratch = g_new0 (float, MAX (ssz, 1));
   n->scratch = r->scratch;
 

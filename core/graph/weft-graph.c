@@ -562,6 +562,8 @@ take_buffer (WeftGraph *g, gsize n)
 static gsize
 scratch_size (const WeftNode *n, int max_batch)
 {
+  if (n->block->scratch_size)
+    return n->block->scratch_size (n, max_batch);
   return max_batch * n->scratch_per_sample + n->scratch_fixed;
 }
 

@@ -28,7 +28,7 @@ G_BEGIN_DECLS
 
 #define WEFT_MAX_DIMS    4
 #define WEFT_MAX_INPUTS  8
-#define WEFT_MAX_WEIGHTS 12
+#define WEFT_MAX_WEIGHTS 18
 #define WEFT_MAX_PARAMS  12
 
 typedef struct {
@@ -149,6 +149,11 @@ struct _WeftBlock {
   guint64  (*flops)    (const WeftNode *node);
   /* Presets only (see weft-preset.h). */
   gboolean (*expand)   (const WeftNode *node, WeftExpansion *ex, GError **error);
+  /* Optional: floats of node->scratch for batches of up to max_batch rows.
+   * When set it replaces max_batch * scratch_per_sample + scratch_fixed,
+   * for blocks whose scratch grows faster than the batch (InfoNCE keeps
+   * B × B logits). Called after infer, once max_batch is known. */
+  gsize    (*scratch_size) (const WeftNode *node, int max_batch);
 };
 
 struct _WeftNode {

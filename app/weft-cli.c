@@ -1,0 +1,508 @@
+/* weft-cli.c — Weft without a screen: validate a model spec, train it on a
+ * dataset, and evaluate a checkpoint. Scripts read the last line, which is
+ * always the final metrics as name=value pairs. */
+#include <locale.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <glib-unix.h>
+
+#include "data/weft-features.h"
+#include "graph/weft-checkpoint.h"
+#include "graph/weft-graph.h"
+#include "tensor/weft-blas.h"
+#include "train/weft-metrics.h"
+#include "train/weft-trainer.h"
+#include "weft-error.h"
+
+static int
+die (const char *what, GError *error)
+{
+  g_printerr ("weft-cli %s: %s\n", what, error->message);
+  g_error_free (error);
+  return 1;
+}
+
+static WeftFeatures *
+load_features (const char *dir, GError **error)
+{
+  if (dir == NULL)
+    {
+      g_set_error (error, WEFT_ERROR, WEFT_ERROR_ARGS, "--data DIR is required");
+      return NULL;
+    }
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, WEFT_ERROR, WEFT_ERROR_IO, "%s: no such folder", dir);
+      return NULL;
+    }
+  if (weft_features_is_idx_dir (dir))
+    return weft_features_load_idx (dir, error);
+  g_set_error (error, WEFT_ERROR, WEFT_ERROR_DATA,
+               "%s: not a dataset this version reads (expected Fashion-MNIST IDX files)", dir);
+  return NULL;
+}
+
+static char *
+human (double v)
+{
+  if (v >= 1e9)
+    return g_strdup_printf ("%.2fG", v / 1e9);
+  if (v >= 1e6)
+    return g_strdup_printf ("%.2fM", v / 1e6);
+  if (v >= 1e3)
+    return g_strdup_printf ("%.1fk", v / 1e3);
+  return g_strdup_printf ("%.0f", v);
+}
+
+/* ---- validate ---- */
+
+static int
+cmd_validate (int argc, char **argv)
+{
+  g_autofree char *data = NULL;
+  GOptionEntry entries[] = {
+    { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data, "Bind shapes from this dataset (default: the demo shapes)", "DIR" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = g_option_context_new ("SPEC.json — check a model spec and print shapes, parameters and FLOPs");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  GError *error = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    return die ("validate", error);
+  if (argc != 2)
+    {
+      g_printerr ("weft-cli validate: give one model spec file (see --help)\n");
+      return 2;
+    }
+  g_autoptr(WeftSpec) spec = weft_spec_load (argv[1], &error);
+  if (spec == NULL)
+    return die ("validate", error);
+  WeftBinding b;
+  if (data)
+    {
+      g_autoptr(WeftFeatures) f = load_features (data, &error);
+      if (f == NULL)
+        return die ("validate", error);
+      weft_features_get_binding (f, &b);
+    }
+  else
+    weft_binding_init_default (&b);
+  g_autoptr(WeftGraph) g = weft_graph_compile (spec, &b, &error);
+  if (g == NULL)
+    return die ("validate", error);
+
+  g_print ("%-24s %-16s %-18s %12s %12s\n", "node", "type", "output", "params", "FLOPs");
+  for (guint i = 0; i < spec->inputs->len; i++)
+    {
+      const WeftSpecInput *in = g_ptr_array_index (spec->inputs, i);
+      WeftShape s;
+      if (!weft_graph_describe (g, in->id, &s, NULL, NULL))
+        continue;
+      g_autofree char *ss = weft_shape_to_string (&s);
+      g_print ("%-24s %-16s %-18s %12s %12s\n", in->id, "input", ss, "-", "-");
+    }
+  int n = weft_graph_get_n_nodes (g);
+  for (int k = 0; k < n; k++)
+    {
+      WeftGraphNode *gn = weft_graph_get_node (g, k);
+      if (gn->modality >= 0)
+        continue;
+      WeftNode *node = gn->node;
+      g_autofree char *ss = (node->block->flags & WEFT_BLOCK_LOSS) ? g_strdup ("scalar")
+                                                                  : weft_shape_to_string (&node->out_shape);
+      gsize p = gn->owner == k ? weft_node_param_count (node) : 0;
+      guint64 fl = node->block->flops ? node->block->flops (node) : 0;
+      g_autofree char *ps = human (p), *fs = human (fl);
+      g_autofree char *name = g_str_equal (node->id, gn->spec_id) ? g_strdup (node->id)
+                                                                  : g_strdup_printf ("  %s", node->id);
+      const char *note = gn->owner != k ? " (shared)" : gn->frozen ? " (frozen)" : "";
+      g_print ("%-24s %-16s %-18s %12s %12s%s\n", name, node->block->type, ss, ps, fs, note);
+    }
+  g_autofree char *tp = human (weft_graph_param_count (g));
+  g_autofree char *tf = human (weft_graph_flops (g));
+  g_print ("total: %s parameters, %s FLOPs per sample (forward)\n", tp, tf);
+  g_print ("valid=1 params=%" G_GSIZE_FORMAT " flops=%" G_GUINT64_FORMAT "\n",
+           weft_graph_param_count (g), weft_graph_flops (g));
+  return 0;
+}
+
+/* ---- train ---- */
+
+typedef struct {
+  WeftTrainer *trainer;
+  GMainLoop *loop;
+  gboolean tty;
+  int last_epoch_printed;
+} TrainUi;
+
+static void
+print_epoch (const WeftEpochMetrics *m, int epochs, gboolean tty)
+{
+  GString *s = g_string_new (NULL);
+  g_string_append_printf (s, "epoch %d/%d  loss %.4f", m->epoch, epochs, m->train_loss);
+  if (!isnan (m->val_loss))
+    g_string_append_printf (s, "  val_loss %.4f", m->val_loss);
+  if (!isnan (m->val_accuracy))
+    g_string_append_printf (s, "  val_accuracy %.4f", m->val_accuracy);
+  if (!isnan (m->val_recall1))
+    g_string_append_printf (s, "  val_R@1 %.4f  val_R@5 %.4f", m->val_recall1, m->val_recall5);
+  g_string_append_printf (s, "  %.0f samples/s  %.1f s", m->samples_per_s, m->seconds);
+  g_print ("%s%s\n", tty ? "\r\033[K" : "", s->str);
+  g_string_free (s, TRUE);
+}
+
+static void
+on_progress (WeftTrainer *t, TrainUi *ui)
+{
+  WeftProgress p;
+  weft_trainer_get_progress (t, &p);
+  if (p.epochs_done > ui->last_epoch_printed)
+    {
+      g_autoptr(GArray) h = weft_trainer_dup_history (t);
+      for (guint i = ui->last_epoch_printed; i < h->len; i++)
+        print_epoch (&g_array_index (h, WeftEpochMetrics, i), p.epochs, ui->tty);
+      ui->last_epoch_printed = h->len;
+    }
+  if (ui->tty && p.state == WEFT_TRAIN_RUNNING && p.steps_per_epoch > 0)
+    {
+      double frac = (double) p.step / MAX (p.total_steps, 1);
+      int width = 30, full = (int) (frac * width);
+      char bar[64];
+      for (int i = 0; i < width; i++)
+        bar[i] = i < full ? '#' : '.';
+      bar[width] = 0;
+      g_print ("\r\033[Kepoch %d/%d [%s] %3.0f%%  loss %.4f  %.0f samples/s  eta %.0f s",
+               p.epoch, p.epochs, bar, frac * 100, p.loss, p.samples_per_s, p.eta);
+      fflush (stdout);
+    }
+  weft_progress_clear (&p);
+}
+
+static void
+on_finished (WeftTrainer *t, TrainUi *ui)
+{
+  g_main_loop_quit (ui->loop);
+}
+
+static TrainUi *the_ui;
+
+static gboolean
+on_sigint (gpointer data)
+{
+  if (the_ui)
+    weft_trainer_stop (the_ui->trainer);
+  return G_SOURCE_CONTINUE;
+}
+
+static int
+cmd_train (int argc, char **argv)
+{
+  g_autofree char *data = NULL, *model = NULL, *out = NULL, *optimizer = NULL, *schedule = NULL;
+  int epochs = -1, batch = -1, seed = -1, threads = 0, warmup = -1;
+  double lr = -1, wd = -1, clip = -1, val_share = -1;
+  GOptionEntry entries[] = {
+    { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data, "Dataset folder", "DIR" },
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model, "Model spec (JSON)", "SPEC" },
+    { "epochs", 'e', 0, G_OPTION_ARG_INT, &epochs, "Passes over the training data (default 5)", "N" },
+    { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, "Samples per step (default 64)", "N" },
+    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Learning rate (default: 0.001 for Adam, 0.05 for SGD)", "X" },
+    { "optimizer", 0, 0, G_OPTION_ARG_STRING, &optimizer, "sgd, adam or adamw (default adam)", "NAME" },
+    { "weight-decay", 0, 0, G_OPTION_ARG_DOUBLE, &wd, "Weight decay", "X" },
+    { "clip", 0, 0, G_OPTION_ARG_DOUBLE, &clip, "Clip the gradient norm to this value", "X" },
+    { "schedule", 0, 0, G_OPTION_ARG_STRING, &schedule, "constant, step or cosine", "NAME" },
+    { "warmup", 0, 0, G_OPTION_ARG_INT, &warmup, "Warm-up steps", "N" },
+    { "seed", 0, 0, G_OPTION_ARG_INT, &seed, "Random seed (default 1)", "N" },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "BLAS threads (default: all cores)", "N" },
+    { "val-share", 0, 0, G_OPTION_ARG_DOUBLE, &val_share, "Share of training rows held out for validation when the data has no validation split (default 0.1)", "X" },
+    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Write the checkpoint here (after every epoch)", "CKPT" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = g_option_context_new ("— train a model spec on a dataset");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  GError *error = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    return die ("train", error);
+  if (model == NULL)
+    {
+      g_printerr ("weft-cli train: --model SPEC is required (see --help)\n");
+      return 2;
+    }
+
+  WeftTrainConfig c;
+  weft_train_config_init (&c);
+  if (optimizer)
+    {
+      g_autoptr(JsonObject) o = json_object_new ();
+      json_object_set_string_member (o, "optimizer", optimizer);
+      if (!weft_optim_config_from_json (&c.optim, o, &error))
+        return die ("train", error);
+      WeftOptimKind kind = c.optim.kind;
+      weft_optim_config_init_default (&c.optim, kind);
+    }
+  g_autoptr(JsonObject) o = json_object_new ();
+  if (lr >= 0) json_object_set_double_member (o, "lr", lr);
+  if (wd >= 0) json_object_set_double_member (o, "weight_decay", wd);
+  if (clip >= 0) json_object_set_double_member (o, "clip_norm", clip);
+  if (schedule) json_object_set_string_member (o, "schedule", schedule);
+  if (warmup >= 0) json_object_set_int_member (o, "warmup_steps", warmup);
+  if (epochs >= 0) json_object_set_int_member (o, "epochs", epochs);
+  if (batch >= 0) json_object_set_int_member (o, "batch_size", batch);
+  if (seed >= 0) json_object_set_int_member (o, "seed", seed);
+  if (val_share >= 0) json_object_set_double_member (o, "val_share", val_share);
+  json_object_set_int_member (o, "threads", threads);
+  if (!weft_train_config_from_json (&c, o, &error))
+    return die ("train", error);
+  c.checkpoint_path = g_strdup (out);
+
+  g_autoptr(WeftSpec) spec = weft_spec_load (model, &error);
+  if (spec == NULL)
+    return die ("train", error);
+  g_autoptr(WeftFeatures) f = load_features (data, &error);
+  if (f == NULL)
+    return die ("train", error);
+  int n_val;
+  g_autofree int *vr = weft_features_split_rows (f, WEFT_SPLIT_VALIDATION, &n_val);
+  if (n_val == 0 && c.val_share > 0)
+    weft_features_carve_validation (f, c.val_share, c.seed);
+
+  WeftBinding b;
+  weft_features_get_binding (f, &b);
+  g_autoptr(WeftGraph) g = weft_graph_compile (spec, &b, &error);
+  if (g == NULL)
+    return die ("train", error);
+  weft_graph_allocate (g, c.batch_size, c.seed);
+  g_autofree char *spec_dir = g_path_get_dirname (model);
+  if (!weft_checkpoint_load_transfers (g, spec_dir, &error))
+    return die ("train", error);
+  c.optim.total_steps = c.optim.total_steps > 0 ? c.optim.total_steps : 0;
+
+  g_autoptr(WeftTrainer) t = weft_trainer_new (g, f, &c);
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  TrainUi ui = { t, loop, isatty (STDOUT_FILENO), 0 };
+  the_ui = &ui;
+  g_signal_connect (t, "progress", G_CALLBACK (on_progress), &ui);
+  g_signal_connect (t, "finished", G_CALLBACK (on_finished), &ui);
+  g_unix_signal_add (SIGINT, on_sigint, NULL);
+  int n_train;
+  g_autofree int *tr = weft_features_split_rows (f, WEFT_SPLIT_TRAIN, &n_train);
+  weft_features_split_rows (f, WEFT_SPLIT_VALIDATION, &n_val);
+  g_autofree char *pc = human (weft_graph_param_count (g));
+  g_print ("training %s on %s: %d training and %d validation rows, %s parameters, %d BLAS thread%s\n",
+           spec->name ? spec->name : model, f->name ? f->name : data, n_train, n_val, pc,
+           weft_blas_set_threads (threads), weft_blas_get_threads () == 1 ? "" : "s");
+  if (!weft_trainer_start (t, &error))
+    return die ("train", error);
+  g_main_loop_run (loop);
+  weft_trainer_join (t);
+  the_ui = NULL;
+
+  WeftProgress p;
+  weft_trainer_get_progress (t, &p);
+  if (ui.tty)
+    g_print ("\r\033[K");
+  int rc = 0;
+  if (p.state == WEFT_TRAIN_FAILED)
+    {
+      g_printerr ("weft-cli train: %s\n", p.message);
+      rc = 1;
+    }
+  else if (p.state == WEFT_TRAIN_STOPPED)
+    g_printerr ("weft-cli train: %s\n", p.message);
+
+  GString *line = g_string_new (NULL);
+  g_string_append_printf (line, "epochs=%d", p.epochs_done);
+  if (p.epochs_done > 0)
+    {
+      const WeftEpochMetrics *m = &p.last;
+      g_autoptr(GArray) h = weft_trainer_dup_history (t);
+      double sps;
+      /* samples/s: median over epochs 2.. (epoch 1 warms caches), as the
+       * PyTorch reference protocol does. */
+      g_autofree double *v = g_new (double, h->len);
+      guint nv = 0;
+      for (guint i = h->len > 1 ? 1 : 0; i < h->len; i++)
+        v[nv++] = g_array_index (h, WeftEpochMetrics, i).samples_per_s;
+      for (guint i = 0; i < nv; i++)
+        for (guint j = i + 1; j < nv; j++)
+          if (v[j] < v[i])
+            {
+              double tmp = v[i]; v[i] = v[j]; v[j] = tmp;
+            }
+      sps = nv ? (nv % 2 ? v[nv / 2] : 0.5 * (v[nv / 2 - 1] + v[nv / 2])) : 0;
+      if (!isnan (m->val_accuracy))
+        g_string_append_printf (line, " accuracy=%.4f", m->val_accuracy);
+      if (!isnan (m->val_recall1))
+        g_string_append_printf (line, " recall1=%.4f recall5=%.4f", m->val_recall1, m->val_recall5);
+      g_string_append_printf (line, " loss=%.4f val_loss=%.4f samples_per_s=%.0f seconds=%.1f",
+                              m->train_loss, m->val_loss, sps, p.elapsed);
+    }
+  g_print ("%s\n", line->str);
+  g_string_free (line, TRUE);
+  weft_progress_clear (&p);
+  weft_train_config_clear (&c);
+  return rc;
+}
+
+/* ---- eval ---- */
+
+static int
+cmd_eval (int argc, char **argv)
+{
+  g_autofree char *data = NULL, *ckpt = NULL, *split = NULL;
+  int batch = 256, threads = 0;
+  GOptionEntry entries[] = {
+    { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data, "Dataset folder", "DIR" },
+    { "checkpoint", 'c', 0, G_OPTION_ARG_FILENAME, &ckpt, "Checkpoint written by train", "CKPT" },
+    { "split", 's', 0, G_OPTION_ARG_STRING, &split, "test, validation, train or all (default: test if present, else validation)", "NAME" },
+    { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, "Samples per pass (default 256)", "N" },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "BLAS threads", "N" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = g_option_context_new ("— evaluate a checkpoint on a dataset");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  GError *error = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    return die ("eval", error);
+  if (ckpt == NULL)
+    {
+      g_printerr ("weft-cli eval: --checkpoint CKPT is required (see --help)\n");
+      return 2;
+    }
+  if (batch < 1 || batch > 65536)
+    {
+      g_printerr ("weft-cli eval: --batch must be between 1 and 65536\n");
+      return 2;
+    }
+  weft_blas_set_threads (threads);
+  g_autoptr(WeftFeatures) f = load_features (data, &error);
+  if (f == NULL)
+    return die ("eval", error);
+  WeftCheckpointInfo info;
+  g_autoptr(WeftGraph) g = weft_checkpoint_load (ckpt, batch, &info, &error);
+  if (g == NULL)
+    return die ("eval", error);
+  weft_checkpoint_info_clear (&info);
+
+  WeftBinding want, have;
+  want = *weft_graph_get_binding (g);
+  weft_features_get_binding (f, &have);
+  const WeftSpec *spec = weft_graph_get_spec (g);
+  for (guint i = 0; i < spec->inputs->len; i++)
+    {
+      const WeftSpecInput *in = g_ptr_array_index (spec->inputs, i);
+      gsize need = 0, got = 0;
+      if (weft_graph_get_input (g, in->modality, &need) == NULL)
+        continue;
+      switch (in->modality)
+        {
+        case WEFT_MODALITY_IMAGE: got = have.image.n ? weft_shape_size (&have.image) : 0; break;
+        case WEFT_MODALITY_AUDIO: got = have.audio.n ? weft_shape_size (&have.audio) : 0; break;
+        case WEFT_MODALITY_TEXT: got = in->text_bow ? (gsize) have.vocab_size : (gsize) have.text_length; break;
+        default: got = have.n_classes ? 1 : 0; break;
+        }
+      if (got != need)
+        {
+          g_printerr ("weft-cli eval: the checkpoint expects %s features of size %" G_GSIZE_FORMAT
+                      ", the dataset gives %" G_GSIZE_FORMAT "\n",
+                      weft_modality_choices[in->modality], need, got);
+          return 1;
+        }
+    }
+  (void) want;
+
+  WeftSplit which = WEFT_SPLIT_TEST;
+  int n;
+  g_autofree int *rows = NULL;
+  if (split == NULL)
+    {
+      rows = weft_features_split_rows (f, WEFT_SPLIT_TEST, &n);
+      if (n == 0)
+        {
+          g_free (rows);
+          rows = weft_features_split_rows (f, WEFT_SPLIT_VALIDATION, &n);
+          which = WEFT_SPLIT_VALIDATION;
+        }
+    }
+  else if (g_str_equal (split, "all"))
+    {
+      n = f->n_rows;
+      rows = g_new (int, MAX (n, 1));
+      for (int i = 0; i < n; i++)
+        rows[i] = i;
+    }
+  else
+    {
+      if (g_str_equal (split, "test")) which = WEFT_SPLIT_TEST;
+      else if (g_str_equal (split, "validation")) which = WEFT_SPLIT_VALIDATION;
+      else if (g_str_equal (split, "train")) which = WEFT_SPLIT_TRAIN;
+      else
+        {
+          g_printerr ("weft-cli eval: unknown split '%s' (test, validation, train or all)\n", split);
+          return 2;
+        }
+      rows = weft_features_split_rows (f, which, &n);
+    }
+  if (n == 0)
+    {
+      g_printerr ("weft-cli eval: the dataset has no rows in that split\n");
+      return 1;
+    }
+  g_autoptr(GTimer) timer = g_timer_new ();
+  WeftEvalResult r;
+  weft_evaluate (g, f, rows, n, 1000, &r);
+  double secs = g_timer_elapsed (timer, NULL);
+  GString *line = g_string_new (NULL);
+  g_string_append_printf (line, "rows=%d", n);
+  if (!isnan (r.accuracy))
+    g_string_append_printf (line, " accuracy=%.4f", r.accuracy);
+  if (!isnan (r.recall_ab[0]))
+    g_string_append_printf (line, " ab_r1=%.4f ab_r5=%.4f ab_r10=%.4f ab_medr=%.1f"
+                            " ba_r1=%.4f ba_r5=%.4f ba_r10=%.4f ba_medr=%.1f",
+                            r.recall_ab[0], r.recall_ab[1], r.recall_ab[2], r.median_rank_ab,
+                            r.recall_ba[0], r.recall_ba[1], r.recall_ba[2], r.median_rank_ba);
+  g_string_append_printf (line, " loss=%.4f samples_per_s=%.0f", r.loss, n / MAX (secs, 1e-9));
+  g_print ("%s\n", line->str);
+  g_string_free (line, TRUE);
+  return 0;
+}
+
+static void
+usage (void)
+{
+  g_print ("Usage: weft-cli COMMAND [OPTIONS]\n\n"
+           "Commands:\n"
+           "  validate SPEC.json      check a model spec; print shapes, parameters, FLOPs\n"
+           "  train --data DIR --model SPEC.json [--epochs N --batch N --lr X --seed N --out CKPT]\n"
+           "  eval --data DIR --checkpoint CKPT\n\n"
+           "Each command has --help. The last line of train and eval is the final\n"
+           "metrics as name=value pairs.\n");
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+  /* Numbers in output and files always use a '.' decimal point. */
+  setlocale (LC_NUMERIC, "C");
+
+  if (argc < 2 || g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h"))
+    {
+      usage ();
+      return argc < 2 ? 2 : 0;
+    }
+  const char *cmd = argv[1];
+  argv[1] = g_strdup_printf ("weft-cli %s", cmd);
+  if (g_str_equal (cmd, "validate"))
+    return cmd_validate (argc - 1, argv + 1);
+  if (g_str_equal (cmd, "train"))
+    return cmd_train (argc - 1, argv + 1);
+  if (g_str_equal (cmd, "eval"))
+    return cmd_eval (argc - 1, argv + 1);
+  g_printerr ("weft-cli: unknown command '%s'\n\n", cmd);
+  usage ();
+  return 2;
+}
