@@ -275,8 +275,12 @@ train_thread (gpointer data)
 
   for (int epoch = 1; epoch <= c->epochs; epoch++)
     {
+      /* Times training steps only: paused time and evaluation are left out. */
       g_autoptr(GTimer) timer = g_timer_new ();
       double loss_sum = 0;
+
+      g_timer_stop (timer);
+      g_timer_reset (timer);
 
       weft_rng_shuffle (&rng, train_rows, n_train);
       for (int s = 0; s < steps; s++)
@@ -289,8 +293,7 @@ train_thread (gpointer data)
                                        "epoch %d are kept", epoch, epoch - 1));
               return NULL;
             }
-          if (s > 0 || epoch > 1)
-            g_timer_continue (timer);
+          g_timer_continue (timer);
           weft_features_gather (f, g, train_rows + (gsize) s * B, B);
           double loss = weft_graph_forward (g, B, TRUE);
           weft_graph_backward (g, B);
@@ -386,6 +389,13 @@ weft_trainer_start (WeftTrainer *self, GError **error)
                    "the model was prepared for batches of %d, not %d",
                    weft_graph_get_max_batch (self->graph), self->config.batch_size);
       return FALSE;
+    }
+  /* A cosine schedule spans the whole run unless told otherwise. */
+  if (self->config.optim.total_steps <= 0)
+    {
+      int n_train;
+      g_autofree int *rows = weft_features_split_rows (self->features, WEFT_SPLIT_TRAIN, &n_train);
+      self->config.optim.total_steps = (n_train / self->config.batch_size) * self->config.epochs;
     }
   float *grads;
   gsize n;

@@ -144,9 +144,12 @@ def shape_cases():
     x = randn(2, 3, 5, 4, seed=803)
     out.append(case("transpose_3d", "transpose", {}, [x], {},
                     lambda i, w: i[0].transpose(-1, -2).contiguous()))
-    # large enough to cross the 32-wide tiles
-    x = randn(1, 40, 35, seed=804)
-    out.append(case("transpose_tiles_b1", "transpose", {}, [x], {},
+    # long enough to cross the 32-wide tiles, in either dim
+    x = randn(1, 34, 3, seed=804)
+    out.append(case("transpose_tall_b1", "transpose", {}, [x], {},
+                    lambda i, w: i[0].transpose(-1, -2).contiguous()))
+    x = randn(1, 2, 33, seed=805)
+    out.append(case("transpose_wide_b1", "transpose", {}, [x], {},
                     lambda i, w: i[0].transpose(-1, -2).contiguous()))
     return out
 
