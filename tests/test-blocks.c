@@ -294,6 +294,36 @@ test_gradcheck (gconstpointer data)
   rig_free (&r);
 }
 
+static GHashTable *covered_types;
+
+/* Every block of the catalogue (but inputs and presets, which expand into
+ * other blocks) has at least one parity case, hence a gradient check. */
+static void
+test_catalogue_covered (void)
+{
+  int n = 0;
+  for (const WeftBlock *const *b = weft_block_list (); *b; b++, n++)
+    {
+      if ((*b)->flags & (WEFT_BLOCK_INPUT | WEFT_BLOCK_PRESET))
+        continue;
+      if (!g_hash_table_contains (covered_types, (*b)->type))
+        g_error ("block '%s' has no parity case", (*b)->type);
+      g_assert_nonnull ((*b)->blurb);
+      g_assert_nonnull ((*b)->backward);
+      g_assert_nonnull ((*b)->flops);
+    }
+  /* DESIGN.md's catalogue, with Embedding and Transpose added */
+  g_assert_cmpint (n, ==, 39);
+}
+
+static void
+case_free (gpointer p)
+{
+  Case *tc = p;
+  g_free (tc->group);
+  g_free (tc);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -307,6 +337,9 @@ main (int argc, char **argv)
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   const char *f;
   GPtrArray *parsers = g_ptr_array_new_with_free_func (g_object_unref);
+  GPtrArray *all_cases = g_ptr_array_new_with_free_func (case_free);
+  covered_types = g_hash_table_new (g_str_hash, g_str_equal);
+  g_test_add_func ("/catalogue/every-block-has-a-parity-case", test_catalogue_covered);
 
   while ((f = g_dir_read_name (d)))
     {
@@ -329,9 +362,11 @@ main (int argc, char **argv)
       for (guint i = 0; i < json_array_get_length (cases); i++)
         {
           Case *tc = g_new0 (Case, 1);
+          g_ptr_array_add (all_cases, tc);
           tc->group = g_strdup (group);
           tc->c = json_array_get_object_element (cases, i);
           const char *cname = json_object_get_string_member (tc->c, "name");
+          g_hash_table_add (covered_types, (gpointer) json_object_get_string_member (tc->c, "type"));
           g_autofree char *p1 = g_strdup_printf ("/parity/%s/%s", group, cname);
           g_test_add_data_func (p1, tc, test_parity);
           if (json_object_get_boolean_member_with_default (tc->c, "fd", TRUE))
@@ -343,6 +378,8 @@ main (int argc, char **argv)
     }
 
   int rc = g_test_run ();
+  g_ptr_array_unref (all_cases);
+  g_hash_table_unref (covered_types);
   g_ptr_array_unref (parsers);
   return rc;
 }

@@ -15,9 +15,7 @@
   X (classifier) X (projection) X (decoder) \
   X (cross_entropy) X (infonce) X (triplet) X (mse)
 
-/* Weak while the catalogue is being filled in: a block whose file is not
- * written yet is simply absent from the list. */
-#define DECLARE(name) extern const WeftBlock weft_block_##name __attribute__ ((weak));
+#define DECLARE(name) extern const WeftBlock weft_block_##name;
 BLOCKS (DECLARE)
 #undef DECLARE
 
@@ -30,7 +28,7 @@ all_blocks (void)
   if (g_once_init_enter (&done))
     {
       int n = 0;
-#define ADD(name) if (&weft_block_##name != NULL) list[n++] = &weft_block_##name;
+#define ADD(name) list[n++] = &weft_block_##name;
       BLOCKS (ADD)
 #undef ADD
       list[n] = NULL;

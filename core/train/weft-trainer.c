@@ -394,7 +394,7 @@ weft_trainer_start (WeftTrainer *self, GError **error)
   if (self->config.optim.total_steps <= 0)
     {
       int n_train;
-      g_autofree int *rows = weft_features_split_rows (self->features, WEFT_SPLIT_TRAIN, &n_train);
+      g_free (weft_features_split_rows (self->features, WEFT_SPLIT_TRAIN, &n_train));
       self->config.optim.total_steps = (n_train / self->config.batch_size) * self->config.epochs;
     }
   float *grads;
