@@ -10,7 +10,11 @@
 #include <glib.h>
 #include <glib-unix.h>
 
+#include "data/weft-audio.h"
+#include "data/weft-dataset.h"
 #include "data/weft-features.h"
+#include "data/weft-image.h"
+#include "data/weft-text.h"
 #include "graph/weft-checkpoint.h"
 #include "graph/weft-graph.h"
 #include "tensor/weft-blas.h"
@@ -470,6 +474,314 @@ cmd_eval (int argc, char **argv)
   return 0;
 }
 
+/* ---- inspect ---- */
+
+static int
+compare_doubles (gconstpointer a, gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+typedef struct {
+  gint64 area;
+  int width, height;
+} ImageSize;
+
+static int
+compare_image_sizes (gconstpointer a, gconstpointer b)
+{
+  const ImageSize *x = a, *y = b;
+  if (x->area != y->area)
+    return (x->area > y->area) - (x->area < y->area);
+  return (x->height > y->height) - (x->height < y->height);
+}
+
+static int
+compare_issue_rows (gconstpointer a, gconstpointer b)
+{
+  const WeftIssue *x = *(WeftIssue *const *) a, *y = *(WeftIssue *const *) b;
+  return (x->row > y->row) - (x->row < y->row);
+}
+
+/* min, median, max of values (sorted in place); FALSE when empty. */
+static gboolean
+summarise (GArray *values, double out[3])
+{
+  guint n = values->len;
+  if (n == 0)
+    return FALSE;
+  g_array_sort (values, compare_doubles);
+  const double *v = (const double *) values->data;
+  out[0] = v[0];
+  out[1] = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+  out[2] = v[n - 1];
+  return TRUE;
+}
+
+static void
+json_add_summary (JsonBuilder *b, const char *name, gboolean have, const double s[3])
+{
+  json_builder_set_member_name (b, name);
+  if (!have)
+    {
+      json_builder_add_null_value (b);
+      return;
+    }
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "min");
+  json_builder_add_double_value (b, s[0]);
+  json_builder_set_member_name (b, "median");
+  json_builder_add_double_value (b, s[1]);
+  json_builder_set_member_name (b, "max");
+  json_builder_add_double_value (b, s[2]);
+  json_builder_end_object (b);
+}
+
+static void
+json_add_int (JsonBuilder *b, const char *name, gint64 v)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_int_value (b, v);
+}
+
+static const char *
+relative_to (const WeftDataset *ds, const char *path)
+{
+  gsize n = strlen (ds->root);
+  return strncmp (path, ds->root, n) == 0 && path[n] == '/' ? path + n + 1 : path;
+}
+
+static int
+cmd_inspect (int argc, char **argv)
+{
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print everything as one JSON object instead", NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = g_option_context_new ("DIR — check a dataset folder: its layout, every problem found, and statistics");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  GError *error = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    return die ("inspect", error);
+  if (argc != 2)
+    {
+      g_printerr ("weft-cli inspect: give one dataset folder (see --help)\n");
+      return 2;
+    }
+  g_autoptr(WeftDataset) ds = weft_dataset_open (argv[1], NULL, NULL, &error);
+  if (ds == NULL)
+    return die ("inspect", error);
+
+  guint n = ds->samples->len;
+  int n_labels = ds->labels ? (int) g_strv_length (ds->labels) : 0;
+  g_autofree int *per_label = g_new0 (int, n_labels + 1);   /* last: no label */
+  int per_split[4] = { 0 };                                  /* train, validation, test, none */
+  int n_image = 0, n_audio = 0, n_text = 0;
+  g_autoptr(GArray) images = g_array_new (FALSE, FALSE, sizeof (ImageSize));
+  g_autoptr(GArray) seconds = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) tokens = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GHashTable) vocab = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  weft_audio_init ();
+  for (guint i = 0; i < n; i++)
+    {
+      const WeftSample *s = g_ptr_array_index (ds->samples, i);
+      int li = s->label ? weft_dataset_label_index (ds, s->label) : -1;
+      per_label[li >= 0 ? li : n_labels]++;
+      per_split[s->split >= 0 && s->split <= 2 ? s->split : 3]++;
+      /* Sizes come from the headers, as the loader checks them; a file
+       * that fails here is reported like any other problem. */
+      if (s->image)
+        {
+          int w, h;
+          g_autoptr(GError) e = NULL;
+          n_image++;
+          if (weft_image_probe (s->image, &w, &h, &e))
+            {
+              ImageSize size = { (gint64) w * h, w, h };
+              g_array_append_val (images, size);
+            }
+          else
+            weft_dataset_add_issue (ds, s->row, relative_to (ds, s->image), FALSE,
+                                    "%s could not be read as an image (%s)",
+                                    relative_to (ds, s->image), e->message);
+        }
+      if (s->audio)
+        {
+          double secs;
+          g_autoptr(GError) e = NULL;
+          n_audio++;
+          if (weft_audio_probe (s->audio, &secs, &e))
+            g_array_append_val (seconds, secs);
+          else
+            weft_dataset_add_issue (ds, s->row, relative_to (ds, s->audio), FALSE,
+                                    "%s could not be read as a sound (%s)",
+                                    relative_to (ds, s->audio), e->message);
+        }
+      if (s->text)
+        {
+          g_auto(GStrv) toks = weft_text_tokenize (s->text);
+          double len = g_strv_length (toks);
+          n_text++;
+          g_array_append_val (tokens, len);
+          for (int k = 0; toks[k]; k++)
+            g_hash_table_add (vocab, g_strdup (toks[k]));
+        }
+    }
+  g_ptr_array_sort (ds->issues, compare_issue_rows);
+
+  double secs_s[3], tok_s[3];
+  gboolean have_secs = summarise (seconds, secs_s);
+  gboolean have_tok = summarise (tokens, tok_s);
+  /* By area; the median of an even count is the lower middle image, so
+   * that it is a size some image really has. */
+  int sizes[3][2] = { { 0 } };
+  gboolean have_size = images->len > 0;
+  if (have_size)
+    {
+      g_array_sort (images, compare_image_sizes);
+      guint at[3] = { 0, (images->len - 1) / 2, images->len - 1 };
+      for (int k = 0; k < 3; k++)
+        {
+          sizes[k][0] = g_array_index (images, ImageSize, at[k]).width;
+          sizes[k][1] = g_array_index (images, ImageSize, at[k]).height;
+        }
+    }
+  const char *split_names[] = { "train", "validation", "test", "none" };
+  guint vocab_size = g_hash_table_size (vocab);
+
+  if (json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "root");
+      json_builder_add_string_value (b, ds->root);
+      json_builder_set_member_name (b, "layout");
+      json_builder_add_string_value (b, ds->manifest ? "manifest" : "class folders");
+      json_builder_set_member_name (b, "manifest");
+      if (ds->manifest)
+        json_builder_add_string_value (b, ds->manifest);
+      else
+        json_builder_add_null_value (b);
+      json_add_int (b, "rows", n);
+      json_add_int (b, "skipped", ds->n_skipped);
+      json_builder_set_member_name (b, "issues");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < ds->issues->len; i++)
+        {
+          const WeftIssue *issue = g_ptr_array_index (ds->issues, i);
+          g_autofree char *text = weft_issue_to_string (issue);
+          json_builder_begin_object (b);
+          json_add_int (b, "row", issue->row);
+          json_builder_set_member_name (b, "file");
+          if (issue->file)
+            json_builder_add_string_value (b, issue->file);
+          else
+            json_builder_add_null_value (b);
+          json_builder_set_member_name (b, "message");
+          json_builder_add_string_value (b, text);
+          json_builder_set_member_name (b, "skipped");
+          json_builder_add_boolean_value (b, issue->skipped);
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
+      json_builder_set_member_name (b, "labels");
+      json_builder_begin_array (b);
+      for (int k = 0; k < n_labels; k++)
+        {
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "label");
+          json_builder_add_string_value (b, ds->labels[k]);
+          json_add_int (b, "rows", per_label[k]);
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
+      json_add_int (b, "unlabelled", per_label[n_labels]);
+      json_builder_set_member_name (b, "splits");
+      json_builder_begin_object (b);
+      for (int k = 0; k < 4; k++)
+        json_add_int (b, split_names[k], per_split[k]);
+      json_builder_end_object (b);
+      json_builder_set_member_name (b, "missing");
+      json_builder_begin_object (b);
+      json_add_int (b, "image", n - n_image);
+      json_add_int (b, "audio", n - n_audio);
+      json_add_int (b, "text", n - n_text);
+      json_builder_end_object (b);
+      json_builder_set_member_name (b, "image_size");
+      if (have_size)
+        {
+          const char *which[] = { "min", "median", "max" };
+          json_builder_begin_object (b);
+          for (int k = 0; k < 3; k++)
+            {
+              json_builder_set_member_name (b, which[k]);
+              json_builder_begin_array (b);
+              json_builder_add_int_value (b, sizes[k][0]);
+              json_builder_add_int_value (b, sizes[k][1]);
+              json_builder_end_array (b);
+            }
+          json_builder_end_object (b);
+        }
+      else
+        json_builder_add_null_value (b);
+      json_add_summary (b, "audio_seconds", have_secs, secs_s);
+      json_add_summary (b, "text_tokens", have_tok, tok_s);
+      json_add_int (b, "vocab", vocab_size);
+      json_builder_end_object (b);
+      g_autoptr(JsonNode) root = json_builder_get_root (b);
+      g_autofree char *text = json_to_string (root, TRUE);
+      g_print ("%s\n", text);
+      return 0;
+    }
+
+  g_print ("dataset %s\n", ds->root);
+  if (ds->manifest)
+    g_print ("layout: manifest %s\n", ds->manifest);
+  else
+    g_print ("layout: class folders (ROOT/LABEL/NAME.ext)\n");
+  g_print ("rows: %u kept, %d skipped; %d with an image, %d with a sound, %d with a text\n",
+           n, ds->n_skipped, n_image, n_audio, n_text);
+
+  if (ds->issues->len == 0)
+    g_print ("\nreport: no problems found\n");
+  else
+    g_print ("\nreport: %u problem%s\n", ds->issues->len, ds->issues->len == 1 ? "" : "s");
+  for (guint i = 0; i < ds->issues->len; i++)
+    {
+      const WeftIssue *issue = g_ptr_array_index (ds->issues, i);
+      g_autofree char *text = weft_issue_to_string (issue);
+      g_print ("  %s%s\n", text, issue->skipped ? " (left out)" : "");
+    }
+
+  g_print ("\nstatistics\n");
+  GString *line = g_string_new (NULL);
+  for (int k = 0; k < n_labels; k++)
+    g_string_append_printf (line, "%s%s %d", k ? ", " : "", ds->labels[k], per_label[k]);
+  if (per_label[n_labels] > 0)
+    g_string_append_printf (line, "%sno label %d", n_labels ? ", " : "", per_label[n_labels]);
+  g_print ("  rows per label (%d): %s\n", n_labels, line->str);
+  g_string_truncate (line, 0);
+  for (int k = 0; k < 4; k++)
+    g_string_append_printf (line, "%s%s %d", k ? ", " : "", split_names[k], per_split[k]);
+  g_print ("  rows per split: %s\n", line->str);
+  g_string_free (line, TRUE);
+  g_print ("  missing: image %u, sound %u, text %u\n", n - n_image, n - n_audio, n - n_text);
+  if (have_size)
+    g_print ("  image size (pixels, by area): min %dx%d, median %dx%d, max %dx%d\n",
+             sizes[0][0], sizes[0][1], sizes[1][0], sizes[1][1], sizes[2][0], sizes[2][1]);
+  if (have_secs)
+    g_print ("  sound length: min %.2f s, median %.2f s, max %.2f s\n", secs_s[0], secs_s[1], secs_s[2]);
+  if (have_tok)
+    g_print ("  text length (tokens): min %.0f, median %.1f, max %.0f; vocabulary %u\n",
+             tok_s[0], tok_s[1], tok_s[2], vocab_size);
+  g_print ("rows=%u skipped=%d issues=%u labels=%d images=%d sounds=%d texts=%d vocab=%u\n",
+           n, ds->n_skipped, ds->issues->len, n_labels, n_image, n_audio, n_text, vocab_size);
+  return 0;
+}
+
 static void
 usage (void)
 {
@@ -477,9 +789,10 @@ usage (void)
            "Commands:\n"
            "  validate SPEC.json      check a model spec; print shapes, parameters, FLOPs\n"
            "  train --data DIR --model SPEC.json [--epochs N --batch N --lr X --seed N --out CKPT]\n"
-           "  eval --data DIR --checkpoint CKPT\n\n"
+           "  eval --data DIR --checkpoint CKPT\n"
+           "  inspect DIR [--json]    check a dataset folder: layout, problems, statistics\n\n"
            "Each command has --help. The last line of train and eval is the final\n"
-           "metrics as name=value pairs.\n");
+           "metrics as name=value pairs; inspect ends with the counts the same way.\n");
 }
 
 int
@@ -502,6 +815,8 @@ main (int argc, char **argv)
     return cmd_train (argc - 1, argv + 1);
   if (g_str_equal (cmd, "eval"))
     return cmd_eval (argc - 1, argv + 1);
+  if (g_str_equal (cmd, "inspect"))
+    return cmd_inspect (argc - 1, argv + 1);
   g_printerr ("weft-cli: unknown command '%s'\n\n", cmd);
   usage ();
   return 2;

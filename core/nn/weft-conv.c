@@ -177,19 +177,19 @@ conv_col2im (const ConvGeom *g, int B, const float *col, float *dx)
 }
 
 /* Σ x[i] with eight running sums: the compiler may then use vector adds,
- * which it must not do for one float accumulator. */
+ * which it must not do for a single float accumulator. */
 static float
 conv_sum (const float *x, gsize n)
 {
-  float acc[8] = { 0 };
+  float acc[CONV_LANES] = { 0 };
   gsize i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int k = 0; k < 8; k++)
+  for (; i + CONV_LANES <= n; i += CONV_LANES)
+    for (int k = 0; k < CONV_LANES; k++)
       acc[k] += x[i + k];
   float s = 0.f;
   for (; i < n; i++)
     s += x[i];
-  for (int k = 0; k < 8; k++)
+  for (int k = 0; k < CONV_LANES; k++)
     s += acc[k];
   return s;
 }
@@ -222,7 +222,8 @@ conv_bias_relu (float *restrict y, const float *restrict x, float b, gsize n,
     y[i] = x[i] + b;
 }
 
-/* d = dy where the ReLU output y was positive, else 0. */
+/* d = dy where the ReLU output y was positive, else 0. Both loads happen
+ * unconditionally so that the choice compiles to a mask, not a branch. */
 static inline void
 conv_relu_grad (float *restrict d, const float *restrict dy,
                 const float *restrict y, gsize n)
@@ -230,7 +231,10 @@ conv_relu_grad (float *restrict d, const float *restrict dy,
   gsize i = 0;
   for (; i + CONV_LANES <= n; i += CONV_LANES)
     for (int k = 0; k < CONV_LANES; k++)
-      d[i + k] = y[i + k] > 0.f ? dy[i + k] : 0.f;
+      {
+        float g = dy[i + k], v = y[i + k];
+        d[i + k] = v > 0.f ? g : 0.f;
+      }
   for (; i < n; i++)
     d[i] = y[i] > 0.f ? dy[i] : 0.f;
 }

@@ -1,6 +1,5 @@
-/* weft-norm.c — normalisation layers: LayerNorm (over the last dim),
- * BatchNorm (per channel over the batch, with running statistics) and
- * L2-normalize, matching F.layer_norm, F.batch_norm and F.normalize. */
+/* weft-norm.c — LayerNorm (last dim), BatchNorm (per channel, with running
+ * statistics) and L2-normalize, as F.layer_norm, F.batch_norm, F.normalize. */
 #include "weft-block.h"
 
 #include <math.h>

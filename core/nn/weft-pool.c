@@ -98,12 +98,34 @@ pool_infer (WeftNode *node, GError **error)
   node->out_shape.d[s->n - 1] = g.OW;
   if (pool_is_2d (node))
     node->out_shape.d[s->n - 2] = g.OH;
-
-  /* MaxPool remembers which element of each window won (its offset in the
-   * window, a small integer held exactly by a float). */
-  if (g_str_equal (node->block->type, "maxpool"))
-    node->scratch_per_sample = weft_node_out_size (node);
   return TRUE;
+}
+
+/* MaxPool keeps nothing for backward: the winner of a window is found
+ * again there as the first element equal to the output, which is also the
+ * element PyTorch picks (the first maximum in row-major order). A NaN
+ * wins a window, as in PyTorch; backward then routes to the last NaN.
+ *
+ * One plane; called with constant KH, KW for the usual 2-wide windows so
+ * that the window loops unroll into plain compares. */
+static inline G_ALWAYS_INLINE void
+maxpool_plane (const PoolGeom *g, int KH, int KW, const float *x, float *y)
+{
+  for (int oh = 0; oh < g->OH; oh++)
+    for (int ow = 0; ow < g->OW; ow++)
+      {
+        const float *xw = x + (gsize) oh * g->SH * g->W + ow * g->SW;
+        float best = xw[0];
+        int nan = 0;
+        for (int kh = 0; kh < KH; kh++)
+          for (int kw = 0; kw < KW; kw++)
+            {
+              float v = xw[(gsize) kh * g->W + kw];
+              best = v > best ? v : best;
+              nan |= isnan (v);
+            }
+        y[oh * g->OW + ow] = nan ? NAN : best;
+      }
 }
 
 static void
@@ -116,29 +138,43 @@ maxpool_forward (WeftNode *node, const WeftPass *pass)
     {
       const float *x = node->in[0] + (gsize) pl * g.H * g.W;   /* (H, W) */
       float *y = node->out + (gsize) pl * g.OH * g.OW;         /* (OH, OW) */
-      float *arg = node->scratch + (gsize) pl * g.OH * g.OW;   /* (OH, OW) */
-      for (int oh = 0; oh < g.OH; oh++)
-        for (int ow = 0; ow < g.OW; ow++)
-          {
-            const float *xw = x + (gsize) oh * g.SH * g.W + ow * g.SW;
-            float best = -INFINITY;
-            int at = 0;
-            /* The first maximum in row-major order wins and NaN
-             * propagates, as in PyTorch's CPU kernel. */
-            for (int kh = 0; kh < g.KH; kh++)
-              for (int kw = 0; kw < g.KW; kw++)
-                {
-                  float v = xw[(gsize) kh * g.W + kw];
-                  if (v > best || isnan (v))
-                    {
-                      best = v;
-                      at = kh * g.KW + kw;
-                    }
-                }
-            y[oh * g.OW + ow] = best;
-            arg[oh * g.OW + ow] = (float) at;
-          }
+      if (g.KH == 2 && g.KW == 2)
+        maxpool_plane (&g, 2, 2, x, y);
+      else if (g.KH == 1 && g.KW == 2)
+        maxpool_plane (&g, 1, 2, x, y);
+      else
+        maxpool_plane (&g, g.KH, g.KW, x, y);
     }
+}
+
+/* Routes each output's gradient to its window's winner. Scanning the
+ * window backwards with selects leaves the first match without a branch. */
+static inline G_ALWAYS_INLINE void
+maxpool_plane_backward (const PoolGeom *g, int KH, int KW, const float *x,
+                        const float *y, const float *dy, float *dx)
+{
+  for (int oh = 0; oh < g->OH; oh++)
+    for (int ow = 0; ow < g->OW; ow++)
+      {
+        gsize base = (gsize) oh * g->SH * g->W + ow * g->SW;
+        float m = y[oh * g->OW + ow];
+        gsize at = base;
+        if (G_LIKELY (!isnan (m)))
+          for (int kh = KH - 1; kh >= 0; kh--)
+            for (int kw = KW - 1; kw >= 0; kw--)
+              {
+                gsize i = base + (gsize) kh * g->W + kw;
+                at = x[i] == m ? i : at;
+              }
+        else
+          for (int kh = 0; kh < KH; kh++)
+            for (int kw = 0; kw < KW; kw++)
+              {
+                gsize i = base + (gsize) kh * g->W + kw;
+                at = isnan (x[i]) ? i : at;
+              }
+        dx[at] += dy[oh * g->OW + ow];
+      }
 }
 
 static void
@@ -151,16 +187,16 @@ maxpool_backward (WeftNode *node, const WeftPass *pass)
 
   for (int pl = 0; pl < planes; pl++)
     {
+      const float *x = node->in[0] + (gsize) pl * g.H * g.W;          /* (H, W) */
       float *dx = node->din[0] + (gsize) pl * g.H * g.W;              /* (H, W) */
+      const float *y = node->out + (gsize) pl * g.OH * g.OW;          /* (OH, OW) */
       const float *dy = node->dout + (gsize) pl * g.OH * g.OW;        /* (OH, OW) */
-      const float *arg = node->scratch + (gsize) pl * g.OH * g.OW;
-      for (int oh = 0; oh < g.OH; oh++)
-        for (int ow = 0; ow < g.OW; ow++)
-          {
-            int at = (int) arg[oh * g.OW + ow];
-            int kh = at / g.KW, kw = at % g.KW;
-            dx[(gsize) (oh * g.SH + kh) * g.W + ow * g.SW + kw] += dy[oh * g.OW + ow];
-          }
+      if (g.KH == 2 && g.KW == 2)
+        maxpool_plane_backward (&g, 2, 2, x, y, dy, dx);
+      else if (g.KH == 1 && g.KW == 2)
+        maxpool_plane_backward (&g, 1, 2, x, y, dy, dx);
+      else
+        maxpool_plane_backward (&g, g.KH, g.KW, x, y, dy, dx);
     }
 }
 

@@ -1,0 +1,353 @@
+/* weft-window.c — the main window: template, saved size, the open dataset
+ * and the recent-folders menu. Actions live in weft-window-actions.c. */
+
+#include "weft-config.h"
+
+#include <glib/gi18n.h>
+
+#include "weft-window-private.h"
+
+G_DEFINE_FINAL_TYPE (WeftWindow, weft_window, ADW_TYPE_APPLICATION_WINDOW)
+
+enum {
+  PROP_0,
+  PROP_DATASET_FOLDER,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+WeftWindow *
+weft_window_new (WeftApplication *application)
+{
+  g_return_val_if_fail (WEFT_IS_APPLICATION (application), NULL);
+
+  return g_object_new (WEFT_TYPE_WINDOW,
+                       "application", application,
+                       NULL);
+}
+
+/**
+ * weft_window_get_dataset_folder:
+ *
+ * Returns: (transfer none) (nullable): the folder of the open dataset, or
+ *   %NULL while the welcome page is shown.
+ */
+GFile *
+weft_window_get_dataset_folder (WeftWindow *self)
+{
+  g_return_val_if_fail (WEFT_IS_WINDOW (self), NULL);
+
+  return self->dataset_folder;
+}
+
+void
+weft_window_show_toast (WeftWindow *self,
+                        const char *message)
+{
+  AdwToast *toast;
+
+  g_return_if_fail (WEFT_IS_WINDOW (self));
+  g_return_if_fail (message != NULL);
+
+  toast = adw_toast_new (message);
+  adw_toast_set_timeout (toast, 8);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+/* "~/data/emoji" rather than "/home/ada/data/emoji"; returns a new string. */
+static char *
+weft_window_dup_display_path (GFile *file)
+{
+  g_autofree char *parse_name = g_file_get_parse_name (file);
+  const char *home = g_get_home_dir ();
+  gsize home_len = strlen (home);
+
+  if (home_len > 1 && g_str_has_prefix (parse_name, home) &&
+      (parse_name[home_len] == '/' || parse_name[home_len] == '\0'))
+    return g_strconcat ("~", parse_name + home_len, NULL);
+
+  return g_steal_pointer (&parse_name);
+}
+
+/* The name a user gave the folder, for titles; returns a new string. */
+static char *
+weft_window_dup_display_name (GFile *file)
+{
+  g_autofree char *basename = g_file_get_basename (file);
+
+  if (basename == NULL)
+    return g_file_get_parse_name (file);
+
+  return g_filename_display_name (basename);
+}
+
+static void
+weft_window_remember_folder (WeftWindow *self,
+                             GFile      *folder)
+{
+  g_auto(GStrv) old = g_settings_get_strv (self->settings, "recent-folders");
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_autofree char *uri = g_file_get_uri (folder);
+  g_auto(GStrv) recent = NULL;
+  guint n = 1;
+
+  g_strv_builder_add (builder, uri);
+  for (guint i = 0; old[i] != NULL && n < WEFT_WINDOW_MAX_RECENT_FOLDERS; i++)
+    {
+      if (g_strcmp0 (old[i], uri) != 0)
+        {
+          g_strv_builder_add (builder, old[i]);
+          n++;
+        }
+    }
+
+  recent = g_strv_builder_end (builder);
+  g_settings_set_strv (self->settings, "recent-folders", (const char * const *) recent);
+}
+
+void
+_weft_window_forget_folder (WeftWindow *self,
+                            const char *uri)
+{
+  g_auto(GStrv) old = g_settings_get_strv (self->settings, "recent-folders");
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto(GStrv) recent = NULL;
+
+  for (guint i = 0; old[i] != NULL; i++)
+    if (g_strcmp0 (old[i], uri) != 0)
+      g_strv_builder_add (builder, old[i]);
+
+  recent = g_strv_builder_end (builder);
+  g_settings_set_strv (self->settings, "recent-folders", (const char * const *) recent);
+}
+
+/**
+ * weft_window_open_dataset:
+ * @folder: a dataset folder (metadata.csv/.jsonl or class folders)
+ *
+ * Shows @folder as this window's dataset. This is the hook the dataset page
+ * grows from: for now it titles the window, remembers the folder and shows
+ * the loading state; reading the dataset will start from here.
+ */
+void
+weft_window_open_dataset (WeftWindow *self,
+                          GFile      *folder)
+{
+  g_autofree char *name = NULL;
+  g_autofree char *path = NULL;
+  GFileType type;
+
+  g_return_if_fail (WEFT_IS_WINDOW (self));
+  g_return_if_fail (G_IS_FILE (folder));
+
+  name = weft_window_dup_display_name (folder);
+  type = g_file_query_file_type (folder, G_FILE_QUERY_INFO_NONE, NULL);
+
+  if (type != G_FILE_TYPE_DIRECTORY)
+    {
+      g_autofree char *message = NULL;
+
+      if (type == G_FILE_TYPE_UNKNOWN)
+        message = g_strdup_printf (_("“%s” was not found"), name);
+      else
+        message = g_strdup_printf (_("“%s” is not a folder: a dataset is a folder of "
+                                     "images, texts and sounds"), name);
+      weft_window_show_toast (self, message);
+      return;
+    }
+
+  if (!g_set_object (&self->dataset_folder, folder))
+    return;
+
+  path = weft_window_dup_display_path (folder);
+  gtk_window_set_title (GTK_WINDOW (self), name);
+  adw_view_switcher_title_set_subtitle (self->switcher_title, path);
+
+  adw_status_page_set_title (self->dataset_status, name);
+  gtk_spinner_start (self->dataset_spinner);
+  gtk_stack_set_visible_child_name (self->dataset_stack, "dataset");
+  adw_view_stack_set_visible_child_name (self->view_stack, "dataset");
+
+  weft_window_remember_folder (self, folder);
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DATASET_FOLDER]);
+}
+
+/**
+ * weft_window_open_project:
+ * @file: a `.weft` project file
+ *
+ * The hook for reopening a saved project, which arrives with the project
+ * format; until then it says so instead of failing silently.
+ */
+void
+weft_window_open_project (WeftWindow *self,
+                          GFile      *file)
+{
+  g_autofree char *name = NULL;
+  g_autofree char *message = NULL;
+
+  g_return_if_fail (WEFT_IS_WINDOW (self));
+  g_return_if_fail (G_IS_FILE (file));
+
+  name = weft_window_dup_display_name (file);
+  message = g_strdup_printf (_("“%s” can’t be opened: this version of Weft opens "
+                               "dataset folders only"), name);
+  weft_window_show_toast (self, message);
+}
+
+/* Menu labels parse mnemonics, and folder names may contain underscores. */
+static char *
+weft_window_escape_mnemonic (const char *label)
+{
+  g_autoptr(GString) escaped = g_string_new (label);
+
+  g_string_replace (escaped, "_", "__", 0);
+  return g_string_free (g_steal_pointer (&escaped), FALSE);
+}
+
+static void
+weft_window_update_recent_menu (WeftWindow *self)
+{
+  g_auto(GStrv) recent = g_settings_get_strv (self->settings, "recent-folders");
+
+  g_menu_remove_all (self->recent_menu);
+  for (guint i = 0; recent[i] != NULL; i++)
+    {
+      g_autoptr(GFile) folder = g_file_new_for_uri (recent[i]);
+      g_autofree char *name = weft_window_dup_display_name (folder);
+      g_autofree char *label = weft_window_escape_mnemonic (name);
+      g_autoptr(GMenuItem) item = g_menu_item_new (label, NULL);
+
+      g_menu_item_set_action_and_target (item, "win.open-recent", "s", recent[i]);
+      g_menu_append_item (self->recent_menu, item);
+    }
+
+  /* The submenu sits after "Open Dataset Folder…" only when it has items. */
+  if (g_menu_model_get_n_items (G_MENU_MODEL (self->open_section)) > 1)
+    g_menu_remove (self->open_section, 1);
+  if (recent[0] != NULL)
+    g_menu_append_submenu (self->open_section, _("_Recent Datasets"),
+                           G_MENU_MODEL (self->recent_menu));
+}
+
+static void
+weft_window_restore_size (WeftWindow *self)
+{
+  int width = g_settings_get_int (self->settings, "window-width");
+  int height = g_settings_get_int (self->settings, "window-height");
+
+  gtk_window_set_default_size (GTK_WINDOW (self), width, height);
+  if (g_settings_get_boolean (self->settings, "window-maximized"))
+    gtk_window_maximize (GTK_WINDOW (self));
+}
+
+static gboolean
+weft_window_close_request (GtkWindow *window)
+{
+  WeftWindow *self = WEFT_WINDOW (window);
+  gboolean maximized = gtk_window_is_maximized (window);
+  int width, height;
+
+  g_settings_delay (self->settings);
+  g_settings_set_boolean (self->settings, "window-maximized", maximized);
+  if (!maximized)
+    {
+      gtk_window_get_default_size (window, &width, &height);
+      g_settings_set_int (self->settings, "window-width", width);
+      g_settings_set_int (self->settings, "window-height", height);
+    }
+  g_settings_apply (self->settings);
+
+  return GTK_WINDOW_CLASS (weft_window_parent_class)->close_request (window);
+}
+
+static void
+weft_window_dispose (GObject *object)
+{
+  WeftWindow *self = WEFT_WINDOW (object);
+
+  if (self->folder_chooser != NULL)
+    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->folder_chooser));
+  g_clear_object (&self->folder_chooser);
+  g_clear_object (&self->dataset_folder);
+  g_clear_object (&self->recent_menu);
+  g_clear_object (&self->settings);
+
+  G_OBJECT_CLASS (weft_window_parent_class)->dispose (object);
+}
+
+static void
+weft_window_get_property (GObject    *object,
+                          guint       prop_id,
+                          GValue     *value,
+                          GParamSpec *pspec)
+{
+  WeftWindow *self = WEFT_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_DATASET_FOLDER:
+      g_value_set_object (value, self->dataset_folder);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+weft_window_class_init (WeftWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
+
+  object_class->dispose = weft_window_dispose;
+  object_class->get_property = weft_window_get_property;
+
+  window_class->close_request = weft_window_close_request;
+
+  /**
+   * WeftWindow:dataset-folder:
+   *
+   * The folder of the open dataset, or %NULL before one is opened.
+   */
+  properties[PROP_DATASET_FOLDER] =
+    g_param_spec_object ("dataset-folder", NULL, NULL,
+                         G_TYPE_FILE,
+                         (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  g_type_ensure (WEFT_TYPE_WELCOME_PAGE);
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/org/weft/Weft/ui/weft-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, WeftWindow, switcher_title);
+  gtk_widget_class_bind_template_child (widget_class, WeftWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, WeftWindow, view_stack);
+  gtk_widget_class_bind_template_child (widget_class, WeftWindow, dataset_stack);
+  gtk_widget_class_bind_template_child (widget_class, WeftWindow, welcome_page);
+  gtk_widget_class_bind_template_child (widget_class, WeftWindow, dataset_status);
+  gtk_widget_class_bind_template_child (widget_class, WeftWindow, dataset_spinner);
+  gtk_widget_class_bind_template_child (widget_class, WeftWindow, open_section);
+
+  _weft_window_class_actions_init (klass);
+}
+
+static void
+weft_window_init (WeftWindow *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->settings = g_settings_new (APP_ID);
+  self->recent_menu = g_menu_new ();
+
+  g_signal_connect_object (self->settings, "changed::recent-folders",
+                           G_CALLBACK (weft_window_update_recent_menu),
+                           self, G_CONNECT_SWAPPED);
+  weft_window_update_recent_menu (self);
+  weft_window_restore_size (self);
+
+  _weft_window_dnd_init (self);
+}

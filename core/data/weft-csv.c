@@ -1,0 +1,479 @@
+/* weft-csv.c — RFC 4180 CSV and JSON Lines manifests to a table of UTF-8
+ * cells; every malformed record becomes a problem naming its row. */
+#include <string.h>
+
+#include <json-glib/json-glib.h>
+
+#include "data/weft-csv.h"
+
+/* json-glib's parser recurses once per nesting level, so a line of a
+ * million '[' would overflow the stack; manifests never need more than a
+ * few levels. */
+#define WEFT_JSONL_MAX_DEPTH 64
+
+static const char utf8_bom[] = "\xEF\xBB\xBF";
+
+static void
+cell_clear (WeftTableCell *c)
+{
+  g_free (c->value);
+}
+
+static void
+record_free (WeftTableRecord *r)
+{
+  for (guint i = 0; i < r->n_cells; i++)
+    cell_clear (&r->cells[i]);
+  g_free (r->cells);
+  g_free (r);
+}
+
+static void
+problem_free (WeftTableProblem *p)
+{
+  g_free (p->message);
+  g_free (p);
+}
+
+static WeftTable *
+table_new (void)
+{
+  WeftTable *t = g_new0 (WeftTable, 1);
+  t->records = g_ptr_array_new_with_free_func ((GDestroyNotify) record_free);
+  t->problems = g_ptr_array_new_with_free_func ((GDestroyNotify) problem_free);
+  t->columns = g_new0 (char *, 1);
+  return t;
+}
+
+void
+weft_table_free (WeftTable *t)
+{
+  if (t == NULL)
+    return;
+  g_ptr_array_unref (t->records);
+  g_ptr_array_unref (t->problems);
+  g_strfreev (t->columns);
+  g_free (t);
+}
+
+static void G_GNUC_PRINTF (3, 4)
+add_problem (WeftTable *t, int row, const char *format, ...)
+{
+  WeftTableProblem *p = g_new0 (WeftTableProblem, 1);
+  va_list ap;
+  va_start (ap, format);
+  p->row = row;
+  p->message = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  g_ptr_array_add (t->problems, p);
+}
+
+const WeftTableCell *
+weft_table_record_get (const WeftTableRecord *r, int column)
+{
+  g_return_val_if_fail (r != NULL, NULL);
+  /* CSV records are dense (cell i is column i); JSON Lines ones are sparse
+   * but sorted. */
+  if (column >= 0 && (guint) column < r->n_cells && r->cells[column].column == column)
+    return &r->cells[column];
+  guint lo = 0, hi = r->n_cells;
+  while (lo < hi)
+    {
+      guint mid = (lo + hi) / 2;
+      if (r->cells[mid].column < column)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return lo < r->n_cells && r->cells[lo].column == column ? &r->cells[lo] : NULL;
+}
+
+static char *
+normalise_name (const char *name)
+{
+  g_autofree char *copy = g_strdup (name);
+  return g_ascii_strdown (g_strstrip (copy), -1);
+}
+
+int
+weft_table_find_column (const WeftTable *t, const char *name)
+{
+  g_return_val_if_fail (t != NULL && name != NULL, -1);
+  g_autofree char *want = normalise_name (name);
+  for (int i = 0; i < t->n_columns; i++)
+    {
+      g_autofree char *have = normalise_name (t->columns[i]);
+      if (g_str_equal (have, want))
+        return i;
+    }
+  return -1;
+}
+
+/* Takes bytes as read and files them under the right state. */
+static void
+cell_set (WeftTableCell *c, int column, const char *bytes, gsize len)
+{
+  c->column = column;
+  if (g_utf8_validate_len (bytes, len, NULL))
+    {
+      c->state = WEFT_CELL_OK;
+      c->value = g_strndup (bytes, len);
+    }
+  else
+    {
+      c->state = WEFT_CELL_NOT_UTF8;
+      c->value = NULL;
+    }
+}
+
+static char *
+valid_name (const char *bytes, gsize len)
+{
+  char *name = g_utf8_make_valid (bytes, (gssize) len);
+  return g_strstrip (name);
+}
+
+/* ---- CSV ---- */
+
+typedef enum {
+  CSV_RECORD,
+  CSV_END,
+  CSV_UNTERMINATED,
+} CsvResult;
+
+/* A line of nothing but spaces and tabs, ended by a line break or the end
+ * of the data: hand-edited files often end with some. */
+static gboolean
+csv_skip_blank_line (const char **pp, const char *end)
+{
+  const char *p = *pp;
+  while (p < end && (*p == ' ' || *p == '\t'))
+    p++;
+  if (p < end && *p != '\n' && *p != '\r')
+    return FALSE;
+  if (p < end && *p == '\r')
+    p++;
+  if (p < end && *p == '\n')
+    p++;
+  *pp = p;
+  return TRUE;
+}
+
+/* Reads one record from *pp; cells receives (start, length) pairs into
+ * buf, which holds the unescaped bytes. */
+static CsvResult
+csv_read_record (const char **pp, const char *end, GString *buf, GArray *spans)
+{
+  const char *p = *pp;
+
+  g_string_truncate (buf, 0);
+  g_array_set_size (spans, 0);
+  while (p < end && csv_skip_blank_line (&p, end))
+    ;
+  if (p >= end)
+    {
+      *pp = p;
+      return CSV_END;
+    }
+
+  for (;;)
+    {
+      gsize start = buf->len;
+      if (p < end && *p == '"')
+        {
+          p++;
+          for (;;)
+            {
+              if (p >= end)
+                {
+                  *pp = p;
+                  return CSV_UNTERMINATED;
+                }
+              if (*p == '"')
+                {
+                  if (p + 1 < end && p[1] == '"')
+                    {
+                      g_string_append_c (buf, '"');
+                      p += 2;
+                      continue;
+                    }
+                  p++;
+                  break;
+                }
+              /* Captions keep their line breaks, as '\n' whatever the
+               * file used. */
+              if (*p == '\r' && p + 1 < end && p[1] == '\n')
+                {
+                  g_string_append_c (buf, '\n');
+                  p += 2;
+                  continue;
+                }
+              g_string_append_c (buf, *p++);
+            }
+        }
+      /* Unquoted bytes, or stray ones after a closing quote: "a"b reads
+       * as ab, as Python's csv module reads it. */
+      while (p < end && *p != ',' && *p != '\n' && *p != '\r')
+        g_string_append_c (buf, *p++);
+      gsize span[2] = { start, buf->len - start };
+      g_array_append_vals (spans, span, 1);
+      if (p >= end)
+        break;
+      if (*p == ',')
+        {
+          p++;
+          continue;
+        }
+      if (*p == '\r')
+        p++;
+      if (p < end && *p == '\n')
+        p++;
+      break;
+    }
+  *pp = p;
+  return CSV_RECORD;
+}
+
+WeftTable *
+weft_csv_parse (const char *data, gsize length, const char *name)
+{
+  g_return_val_if_fail (data != NULL || length == 0, NULL);
+  WeftTable *t = table_new ();
+  const char *p = data, *end = data + length;
+  g_autoptr(GString) buf = g_string_new (NULL);
+  g_autoptr(GArray) spans = g_array_new (FALSE, FALSE, 2 * sizeof (gsize));
+
+  if (length >= 3 && memcmp (data, utf8_bom, 3) == 0)
+    p += 3;
+
+  switch (csv_read_record (&p, end, buf, spans))
+    {
+    case CSV_END:
+      add_problem (t, 0, "%s is empty", name);
+      return t;
+    case CSV_UNTERMINATED:
+      add_problem (t, 0, "the header of %s opens a quoted cell that is never closed", name);
+      return t;
+    case CSV_RECORD:
+      break;
+    }
+  g_strfreev (t->columns);
+  t->n_columns = (int) spans->len;
+  t->columns = g_new0 (char *, t->n_columns + 1);
+  for (int i = 0; i < t->n_columns; i++)
+    {
+      const gsize *s = &g_array_index (spans, gsize, 2 * i);
+      t->columns[i] = valid_name (buf->str + s[0], s[1]);
+    }
+
+  for (int row = 1;; row++)
+    {
+      CsvResult r = csv_read_record (&p, end, buf, spans);
+      if (r == CSV_END)
+        break;
+      if (r == CSV_UNTERMINATED)
+        {
+          add_problem (t, row, "row %d opens a quoted cell that is never closed; "
+                       "the rest of %s was not read", row, name);
+          break;
+        }
+      if ((int) spans->len != t->n_columns)
+        {
+          add_problem (t, row, "row %d has %u cell%s, the header has %d",
+                       row, spans->len, spans->len == 1 ? "" : "s", t->n_columns);
+          continue;
+        }
+      WeftTableRecord *rec = g_new0 (WeftTableRecord, 1);
+      rec->row = row;
+      rec->n_cells = spans->len;
+      rec->cells = g_new0 (WeftTableCell, rec->n_cells);
+      for (guint i = 0; i < spans->len; i++)
+        {
+          const gsize *s = &g_array_index (spans, gsize, 2 * i);
+          cell_set (&rec->cells[i], (int) i, buf->str + s[0], s[1]);
+        }
+      g_ptr_array_add (t->records, rec);
+    }
+  if (t->records->len == 0 && t->problems->len == 0)
+    add_problem (t, 0, "%s has a header but no rows", name);
+  return t;
+}
+
+/* ---- JSON Lines ---- */
+
+/* Checks what json-glib does not: nesting depth (its parser recurses) and
+ * a second value after the first on the same line, which it accepts. */
+static const char *
+jsonl_shape_problem (const char *line, gsize len)
+{
+  int depth = 0;
+  gboolean in_string = FALSE, closed = FALSE;
+  for (gsize i = 0; i < len; i++)
+    {
+      char c = line[i];
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_string = FALSE;
+          continue;
+        }
+      if (closed && !g_ascii_isspace (c))
+        return "holds more than one JSON value";
+      if (c == '"')
+        in_string = TRUE;
+      else if (c == '{' || c == '[')
+        {
+          if (++depth > WEFT_JSONL_MAX_DEPTH)
+            return "nests objects or lists too deeply";
+        }
+      else if ((c == '}' || c == ']') && --depth == 0)
+        closed = TRUE;
+    }
+  return NULL;
+}
+
+static int
+jsonl_column (WeftTable *t, GHashTable *index, GPtrArray *names, const char *key)
+{
+  g_autofree char *name = valid_name (key, strlen (key));
+  gpointer found;
+  if (g_hash_table_lookup_extended (index, name, NULL, &found))
+    return GPOINTER_TO_INT (found);
+  int column = (int) names->len;
+  g_ptr_array_add (names, g_strdup (name));
+  g_hash_table_insert (index, g_steal_pointer (&name), GINT_TO_POINTER (column));
+  return column;
+}
+
+static int
+cell_cmp (gconstpointer a, gconstpointer b)
+{
+  const WeftTableCell *x = a, *y = b;
+  return (x->column > y->column) - (x->column < y->column);
+}
+
+static void
+jsonl_value (WeftTableCell *c, JsonNode *node, gboolean line_was_invalid)
+{
+  switch (json_node_get_node_type (node))
+    {
+    case JSON_NODE_NULL:
+      c->state = WEFT_CELL_ABSENT;
+      return;
+    case JSON_NODE_OBJECT:
+    case JSON_NODE_ARRAY:
+      c->state = WEFT_CELL_NOT_SCALAR;
+      return;
+    case JSON_NODE_VALUE:
+      break;
+    }
+  GType type = json_node_get_value_type (node);
+  if (type == G_TYPE_STRING)
+    {
+      const char *s = json_node_get_string (node);
+      /* Escapes like "\ud800" decode to invalid UTF-8, and bytes that were
+       * invalid in the file were replaced by U+FFFD before parsing. */
+      if (s == NULL || !g_utf8_validate (s, -1, NULL)
+          || (line_was_invalid && strstr (s, "\xEF\xBF\xBD") != NULL))
+        c->state = WEFT_CELL_NOT_UTF8;
+      else
+        {
+          c->state = WEFT_CELL_OK;
+          c->value = g_strdup (s);
+        }
+    }
+  else if (type == G_TYPE_INT64)
+    {
+      c->state = WEFT_CELL_OK;
+      c->value = g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (node));
+    }
+  else if (type == G_TYPE_DOUBLE)
+    {
+      char num[G_ASCII_DTOSTR_BUF_SIZE];
+      c->state = WEFT_CELL_OK;
+      c->value = g_strdup (g_ascii_formatd (num, sizeof num, "%.15g", json_node_get_double (node)));
+    }
+  else if (type == G_TYPE_BOOLEAN)
+    {
+      c->state = WEFT_CELL_OK;
+      c->value = g_strdup (json_node_get_boolean (node) ? "true" : "false");
+    }
+  else
+    c->state = WEFT_CELL_NOT_SCALAR;
+}
+
+WeftTable *
+weft_jsonl_parse (const char *data, gsize length, const char *name)
+{
+  g_return_val_if_fail (data != NULL || length == 0, NULL);
+  WeftTable *t = table_new ();
+  const char *p = data, *end = data + length;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GHashTable) index = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GArray) cells = g_array_new (FALSE, TRUE, sizeof (WeftTableCell));
+  gboolean any_line = FALSE;
+
+  if (length >= 3 && memcmp (data, utf8_bom, 3) == 0)
+    p += 3;
+
+  for (int row = 1; p < end; row++)
+    {
+      const char *nl = memchr (p, '\n', end - p);
+      const char *line = p, *line_end = nl ? nl : end;
+      p = nl ? nl + 1 : end;
+      gsize len = line_end - line;
+      while (len > 0 && g_ascii_isspace (line[len - 1]))
+        len--;
+      while (len > 0 && g_ascii_isspace (*line))
+        line++, len--;
+      if (len == 0)
+        continue;
+      any_line = TRUE;
+
+      const char *shape = jsonl_shape_problem (line, len);
+      if (shape != NULL)
+        {
+          add_problem (t, row, "row %d %s", row, shape);
+          continue;
+        }
+      gboolean invalid = !g_utf8_validate_len (line, len, NULL);
+      g_autofree char *text = invalid ? g_utf8_make_valid (line, (gssize) len) : g_strndup (line, len);
+      g_autoptr(GError) error = NULL;
+      if (!json_parser_load_from_data (parser, text, -1, &error)
+          || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+        {
+          add_problem (t, row, "row %d is not a JSON object (one {...} per line)", row);
+          continue;
+        }
+
+      JsonObject *o = json_node_get_object (json_parser_get_root (parser));
+      g_autoptr(GList) members = json_object_get_members (o);
+      g_array_set_size (cells, 0);
+      for (GList *m = members; m != NULL; m = m->next)
+        {
+          WeftTableCell c = { 0 };
+          jsonl_value (&c, json_object_get_member (o, m->data), invalid);
+          if (c.state == WEFT_CELL_ABSENT)
+            continue;
+          c.column = jsonl_column (t, index, names, m->data);
+          g_array_append_val (cells, c);
+        }
+      g_array_sort (cells, cell_cmp);
+      WeftTableRecord *rec = g_new0 (WeftTableRecord, 1);
+      rec->row = row;
+      rec->n_cells = cells->len;
+      rec->cells = (WeftTableCell *) g_array_steal (cells, NULL);
+      g_ptr_array_add (t->records, rec);
+    }
+
+  g_strfreev (t->columns);
+  t->n_columns = (int) names->len;
+  g_ptr_array_add (names, NULL);
+  t->columns = (char **) g_ptr_array_steal (names, NULL);
+  if (!any_line)
+    add_problem (t, 0, "%s is empty", name);
+  return t;
+}

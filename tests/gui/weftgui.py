@@ -1,0 +1,288 @@
+"""weftgui.py — drives the real `weft` binary through AT-SPI with dogtail.
+
+Starts weft under the current DISPLAY with the Cairo renderer and private
+XDG config/cache/data directories, finds widgets by accessible name, clicks
+them through their AT-SPI 'click' action (no synthesized pointer events),
+and saves screenshots of the screen to SCREENSHOT_DIR/<test>/<step>.png.
+
+Environment:
+  WEFT_BUILD_DIR       the meson build directory (has app/weft and
+                       resources/gschemas.compiled); required
+  WEFT_SCREENSHOT_DIR  where screenshots go (default
+                       $WEFT_BUILD_DIR/tests/gui/screenshots)
+
+Usage:
+  with weftgui.Weft("test-shell") as weft:
+      weft.start()
+      weft.click("Model", role="page tab")
+      weft.find("No Model Yet", role="label")
+      weft.screenshot("model")
+"""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+# Skip rather than fail when there is nothing to draw on (meson: 77 = skip).
+SKIP = 77
+
+
+def require_display():
+    if not os.environ.get("DISPLAY"):
+        print("weftgui: DISPLAY is not set; run under xvfb-run -a dbus-run-session",
+              file=sys.stderr)
+        sys.exit(SKIP)
+
+
+require_display()
+
+import dogtail.config  # noqa: E402
+
+dogtail.config.config.checkForA11y = False
+dogtail.config.config.logDebugToStdOut = False
+dogtail.config.config.logDebugToFile = False
+dogtail.config.config.searchShowingOnly = False
+dogtail.config.config.defaultDelay = 0.1
+dogtail.config.config.actionDelay = 0.1
+
+from dogtail import predicate, rawinput, tree  # noqa: E402
+
+# dogtail routes uncaught exceptions to its own (here silenced) log; a test
+# that fails must say why on stderr.
+sys.excepthook = sys.__excepthook__
+
+APP_NAME = "weft"
+# ImageMagick's own convert, not whatever else PATH may call convert.
+CONVERT = "/usr/bin/convert" if os.path.exists("/usr/bin/convert") else "convert"
+
+
+class WeftError(AssertionError):
+    pass
+
+
+class Weft:
+    """One running weft process and the dogtail view of it."""
+
+    def __init__(self, test_name, timeout=15.0):
+        build_dir = os.environ.get("WEFT_BUILD_DIR")
+        if not build_dir:
+            raise WeftError("WEFT_BUILD_DIR is not set (meson test sets it)")
+        self.build_dir = os.path.abspath(build_dir)
+        self.binary = os.path.join(self.build_dir, "app", "weft")
+        self.schema_dir = os.path.join(self.build_dir, "resources")
+        shots = os.environ.get("WEFT_SCREENSHOT_DIR",
+                               os.path.join(self.build_dir, "tests", "gui", "screenshots"))
+        self.screenshot_dir = os.path.join(shots, test_name)
+        self.test_name = test_name
+        self.timeout = timeout
+        self.proc = None
+        self.app = None
+        self.home = None
+        self.shot_index = 0
+        os.makedirs(self.screenshot_dir, exist_ok=True)
+        for old in os.listdir(self.screenshot_dir):
+            if old.endswith(".png"):
+                os.unlink(os.path.join(self.screenshot_dir, old))
+
+    # -- process -----------------------------------------------------------
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        if self.home is not None:
+            shutil.rmtree(self.home, ignore_errors=True)
+            self.home = None
+        return False
+
+    def env(self):
+        """The environment weft runs in: deterministic rendering, private
+        settings and caches, the schema from the build directory."""
+        if self.home is None:
+            self.home = tempfile.mkdtemp(prefix="weft-gui-")
+            for sub in ("config", "cache", "data"):
+                os.makedirs(os.path.join(self.home, sub))
+        env = dict(os.environ)
+        env.pop("GTK_A11Y", None)  # the default (atspi); 'none' hides weft
+        env.update({
+            "GSK_RENDERER": "cairo",
+            "GSETTINGS_SCHEMA_DIR": self.schema_dir,
+            "GSETTINGS_BACKEND": "keyfile",
+            "XDG_CONFIG_HOME": os.path.join(self.home, "config"),
+            "XDG_CACHE_HOME": os.path.join(self.home, "cache"),
+            "XDG_DATA_HOME": os.path.join(self.home, "data"),
+        })
+        return env
+
+    @property
+    def cache_dir(self):
+        self.env()
+        return os.path.join(self.home, "cache")
+
+    def start(self, *args):
+        """Launches weft with ARGS and waits for its first window."""
+        if self.proc is not None:
+            raise WeftError("weft is already running")
+        log = open(os.path.join(self.screenshot_dir, "weft.log"), "a")
+        self.proc = subprocess.Popen([self.binary, *args], env=self.env(),
+                                     stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        self.app = self._wait(self._find_app, "the weft application on the AT-SPI bus")
+        return self.frame()
+
+    def stop(self):
+        """Ends weft: closes its windows, then terminates what is left."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        self.app = None
+
+    def close_window(self, name=None):
+        """Closes a window through its window.close action; weft quits when
+        the last one closes. Returns weft's exit status if it quit."""
+        frame = self.frame(name)
+        frame.doActionNamed("window.close")
+        try:
+            return self.proc.wait(timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def _find_app(self):
+        if self.proc.poll() is not None:
+            raise WeftError(f"weft exited with status {self.proc.returncode} "
+                            f"(log: {self.screenshot_dir}/weft.log)")
+        for app in tree.root.applications():
+            try:
+                if app.name == APP_NAME and app.get_process_id() == self.proc.pid:
+                    return app
+            except Exception:  # a dying application can vanish mid-query
+                continue
+        return None
+
+    # -- finding -----------------------------------------------------------
+
+    def _wait(self, probe, what, timeout=None):
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while True:
+            found = probe()
+            if found:
+                return found
+            if time.monotonic() > deadline:
+                raise WeftError(f"timed out after {timeout or self.timeout:.0f} s "
+                                f"waiting for {what}")
+            time.sleep(0.2)
+
+    def _matches(self, parent, name, role):
+        pred = predicate.GenericPredicate(name=name, roleName=role)
+        try:
+            return parent.findChildren(pred, recursive=True)
+        except Exception:  # the tree changed while dogtail walked it
+            return []
+
+    def find(self, name, role=None, parent=None, timeout=None, action=None):
+        """The first widget whose accessible name is NAME (and role ROLE, and
+        which offers the AT-SPI action ACTION), waiting up to TIMEOUT seconds
+        for it to appear."""
+        def probe():
+            for node in self._matches(parent or self.app, name, role):
+                try:
+                    if action is None or action in (node.actions or {}):
+                        return node
+                except Exception:
+                    continue
+            return None
+        what = f"{role or 'widget'} '{name}'" + (f" with action '{action}'" if action else "")
+        return self._wait(probe, what, timeout)
+
+    def exists(self, name, role=None, parent=None):
+        return bool(self._matches(parent or self.app, name, role))
+
+    def wait_gone(self, name, role=None, parent=None, timeout=None):
+        self._wait(lambda: not self.exists(name, role, parent),
+                   f"{role or 'widget'} '{name}' to go away", timeout)
+
+    def frame(self, name=None, timeout=None):
+        """A top-level window of weft, by title (any window if NAME is None)."""
+        def probe():
+            for child in self.app.children:
+                try:
+                    if child.roleName in ("frame", "window", "dialog") and \
+                       (name is None or child.name == name):
+                        return child
+                except Exception:
+                    continue
+            return None
+        return self._wait(probe, f"window '{name or '*'}'", timeout)
+
+    def frame_names(self):
+        return [c.name for c in self.app.children]
+
+    # -- acting ------------------------------------------------------------
+
+    def click(self, name, role=None, parent=None, timeout=None):
+        """Activates a widget through its AT-SPI 'click' action."""
+        node = self.find(name, role, parent, timeout, action="click")
+        node.doActionNamed("click")
+        return node
+
+    def activate_window_action(self, action, name=None):
+        """Runs a GAction that the window exposes over AT-SPI (win.*, window.*)."""
+        self.frame(name).doActionNamed(action)
+
+    def key(self, combo):
+        """Presses a key combination like '<Control>q' in the focused window."""
+        rawinput.keyCombo(combo)
+
+    def screenshot(self, step):
+        """Saves the screen, cropped to weft's windows, as NN-STEP.png."""
+        self.shot_index += 1
+        path = os.path.join(self.screenshot_dir, f"{self.shot_index:02d}-{step}.png")
+        time.sleep(0.5)  # let transitions (crossfade, popovers) settle
+        # Without a window manager every window sits at (0, 0) on a black root;
+        # a black border lets -trim cut the root away.
+        root = subprocess.run(["import", "-window", "root", "png:-"],
+                              check=True, capture_output=True).stdout
+        subprocess.run([CONVERT, "png:-", "-bordercolor", "black", "-border", "1",
+                        "-trim", "+repage", path], input=root, check=True)
+        return path
+
+
+class Checks:
+    """Collects named checks; a failed one does not stop the ones after it
+    unless it raises. exit() prints a summary and returns the status."""
+
+    def __init__(self):
+        self.failed = []
+        self.count = 0
+
+    def ok(self, cond, what):
+        self.count += 1
+        print(("ok     " if cond else "FAILED ") + what, flush=True)
+        if not cond:
+            self.failed.append(what)
+        return cond
+
+    def step(self, what, fn, *args, **kwargs):
+        """Runs FN; an exception fails the check WHAT and returns None."""
+        try:
+            result = fn(*args, **kwargs)
+            self.ok(True, what)
+            return result
+        except Exception as e:  # noqa: BLE001 — report every failure the same way
+            self.ok(False, f"{what}: {e}")
+            return None
+
+    def exit(self):
+        print(f"{self.count - len(self.failed)}/{self.count} checks passed", flush=True)
+        return 1 if self.failed else 0
