@@ -34,7 +34,7 @@ weft_binding_init_default (WeftBinding *b)
 {
   *b = (WeftBinding) {
     .image = { 3, { 1, 28, 28 } },
-    .audio = { 2, { 40, 32 } },
+    .audio = { 2, { 40, 100 } },
     .text_length = 16,
     .vocab_size = 1000,
     .n_classes = 10,
