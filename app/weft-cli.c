@@ -293,7 +293,7 @@ cmd_train (int argc, char **argv)
   g_unix_signal_add (SIGINT, on_sigint, NULL);
   int n_train;
   g_autofree int *tr = weft_features_split_rows (f, WEFT_SPLIT_TRAIN, &n_train);
-  weft_features_split_rows (f, WEFT_SPLIT_VALIDATION, &n_val);
+  g_free (weft_features_split_rows (f, WEFT_SPLIT_VALIDATION, &n_val));
   g_autofree char *pc = human (weft_graph_param_count (g));
   g_print ("training %s on %s: %d training and %d validation rows, %s parameters, %d BLAS thread%s\n",
            spec->name ? spec->name : model, f->name ? f->name : data, n_train, n_val, pc,

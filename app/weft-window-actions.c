@@ -8,22 +8,22 @@
 #include "weft-window-private.h"
 
 /* The demo datasets offered on the welcome page. Each is looked for first
- * where its build script writes it, then as the small sample committed in
- * the source tree; `build_hint` tells a user how to make it. */
+ * where data/NAME/build.py writes it ($XDG_CACHE_HOME/weft/datasets/NAME),
+ * then as the sample committed in data/NAME/sample. */
 typedef struct
 {
   const char *name;        /* action target and folder name */
   const char *title;       /* translatable */
-  const char *build_hint;  /* translatable */
+  const char *build_script; /* in the source tree */
 } WeftDemo;
 
 static const WeftDemo weft_demos[] = {
   { "emoji", N_("Emoji"),
-    N_("Build it with the script in data/emoji/ of the Weft sources") },
+    "data/emoji/build.py" },
   { "tuxpaint", N_("Tux Paint Stamps"),
-    N_("Build it with the script in data/tuxpaint/ of the Weft sources") },
+    "data/tuxpaint/build.py" },
   { "av-fashion-mnist", N_("AV-Fashion-MNIST"),
-    N_("Build it with the script in data/av-fashion-mnist/ of the Weft sources") },
+    "data/av-fashion-mnist/build.py" },
 };
 
 static const WeftDemo *
@@ -35,19 +35,25 @@ weft_demo_lookup (const char *name)
   return NULL;
 }
 
-/* Returns: (transfer full) (nullable): the demo's folder, if it exists. */
+/* Returns: (transfer full) (nullable): the demo's folder, if it exists;
+ * @is_sample says whether it is the committed sample. */
 static GFile *
-weft_demo_dup_folder (const WeftDemo *demo)
+weft_demo_dup_folder (const WeftDemo *demo,
+                      gboolean       *is_sample)
 {
   g_autofree char *cached = g_build_filename (g_get_user_cache_dir (), "weft", "datasets",
                                               demo->name, NULL);
   g_autofree char *sample = g_build_filename (WEFT_SOURCE_DIR, "data", demo->name,
                                               "sample", NULL);
 
+  *is_sample = FALSE;
   if (g_file_test (cached, G_FILE_TEST_IS_DIR))
     return g_file_new_for_path (cached);
+
+  *is_sample = TRUE;
   if (g_file_test (sample, G_FILE_TEST_IS_DIR))
     return g_file_new_for_path (sample);
+
   return NULL;
 }
 
@@ -59,19 +65,24 @@ weft_window_open_demo_action (GtkWidget  *widget,
   WeftWindow *self = WEFT_WINDOW (widget);
   const WeftDemo *demo = weft_demo_lookup (g_variant_get_string (param, NULL));
   g_autoptr(GFile) folder = NULL;
+  gboolean is_sample;
 
   g_return_if_fail (demo != NULL);
 
-  folder = weft_demo_dup_folder (demo);
+  folder = weft_demo_dup_folder (demo, &is_sample);
   if (folder != NULL)
     {
-      weft_window_open_dataset (self, folder);
+      /* Translators: %s is a demo dataset's name, e.g. "Emoji (sample)" */
+      g_autofree char *title = is_sample ? g_strdup_printf (_("%s (sample)"), _(demo->title))
+                                         : g_strdup (_(demo->title));
+
+      _weft_window_open_dataset_titled (self, folder, title);
     }
   else
     {
-      /* Translators: the first %s is a dataset name, the second says how to build it. */
-      g_autofree char *message = g_strdup_printf (_("The %s demo dataset is not built yet. %s."),
-                                                  _(demo->title), _(demo->build_hint));
+      /* Translators: the first %s is a dataset name, the second a script's path. */
+      g_autofree char *message = g_strdup_printf (_("The %s demo is not built yet: run %s"),
+                                                  _(demo->title), demo->build_script);
       weft_window_show_toast (self, message);
     }
 }

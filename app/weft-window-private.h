@@ -21,6 +21,9 @@ struct _WeftWindow
   GtkSpinner           *dataset_spinner;
   GMenu                *open_section;
 
+  /* Borrowed (weak) */
+  AdwToast             *toast;
+
   /* Owned */
   GSettings            *settings;
   GFile                *dataset_folder;
@@ -34,5 +37,8 @@ void _weft_window_class_actions_init (WeftWindowClass *klass);
 void _weft_window_dnd_init           (WeftWindow      *self);
 void _weft_window_forget_folder      (WeftWindow      *self,
                                       const char      *uri);
+void _weft_window_open_dataset_titled (WeftWindow     *self,
+                                       GFile          *folder,
+                                       const char     *title);
 
 G_END_DECLS

@@ -52,6 +52,7 @@ weft_window_show_toast (WeftWindow *self,
 
   toast = adw_toast_new (message);
   adw_toast_set_timeout (toast, 8);
+  g_set_weak_pointer (&self->toast, toast);
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
 }
 
@@ -122,17 +123,11 @@ _weft_window_forget_folder (WeftWindow *self,
   g_settings_set_strv (self->settings, "recent-folders", (const char * const *) recent);
 }
 
-/**
- * weft_window_open_dataset:
- * @folder: a dataset folder (metadata.csv/.jsonl or class folders)
- *
- * Shows @folder as this window's dataset. This is the hook the dataset page
- * grows from: for now it titles the window, remembers the folder and shows
- * the loading state; reading the dataset will start from here.
- */
+/* Shows @folder as the dataset, titled @title (or the folder's name). */
 void
-weft_window_open_dataset (WeftWindow *self,
-                          GFile      *folder)
+_weft_window_open_dataset_titled (WeftWindow *self,
+                                  GFile      *folder,
+                                  const char *title)
 {
   g_autofree char *name = NULL;
   g_autofree char *path = NULL;
@@ -157,14 +152,20 @@ weft_window_open_dataset (WeftWindow *self,
       return;
     }
 
-  if (!g_set_object (&self->dataset_folder, folder))
-    return;
+  if (title == NULL)
+    title = name;
+
+  g_set_object (&self->dataset_folder, folder);
+
+  /* A toast about an earlier attempt is stale once a dataset is open. */
+  if (self->toast != NULL)
+    adw_toast_dismiss (self->toast);
 
   path = weft_window_dup_display_path (folder);
-  gtk_window_set_title (GTK_WINDOW (self), name);
+  gtk_window_set_title (GTK_WINDOW (self), title);
   adw_view_switcher_title_set_subtitle (self->switcher_title, path);
 
-  adw_status_page_set_title (self->dataset_status, name);
+  adw_status_page_set_title (self->dataset_status, title);
   gtk_spinner_start (self->dataset_spinner);
   gtk_stack_set_visible_child_name (self->dataset_stack, "dataset");
   adw_view_stack_set_visible_child_name (self->view_stack, "dataset");
@@ -172,6 +173,21 @@ weft_window_open_dataset (WeftWindow *self,
   weft_window_remember_folder (self, folder);
 
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DATASET_FOLDER]);
+}
+
+/**
+ * weft_window_open_dataset:
+ * @folder: a dataset folder (metadata.csv/.jsonl or class folders)
+ *
+ * Shows @folder as this window's dataset. This is the hook the dataset page
+ * grows from: for now it titles the window, remembers the folder and shows
+ * the loading state; reading the dataset will start from here.
+ */
+void
+weft_window_open_dataset (WeftWindow *self,
+                          GFile      *folder)
+{
+  _weft_window_open_dataset_titled (self, folder, NULL);
 }
 
 /**
@@ -271,6 +287,7 @@ weft_window_dispose (GObject *object)
   if (self->folder_chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->folder_chooser));
   g_clear_object (&self->folder_chooser);
+  g_clear_weak_pointer (&self->toast);
   g_clear_object (&self->dataset_folder);
   g_clear_object (&self->recent_menu);
   g_clear_object (&self->settings);

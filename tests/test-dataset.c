@@ -458,7 +458,7 @@ test_bad_rows (void)
     { "row 9: the split 'holdout' is not train, validation or test; the row is kept without a split", FALSE },
     { "row 10: the row has no label while other rows have one; it is kept without a label", FALSE },
     { "row 11: images/huge.png is 30000x30000 pixels, more than the limit of 40000000 pixels; it was refused", TRUE },
-    { "row 12: images/trunc.png could not be read as an image (not an image file)", TRUE },
+    { "row 12: images/trunc.png could not be read as an image (the image data is damaged)", TRUE },
     { "row 13 has 7 cells, the header has 6", TRUE },
     { "row 14: the text is 17 bytes long; only the first 9 were kept", FALSE },
     { "row 15: /etc/hosts is an absolute path; it was refused (paths are relative to the dataset folder)", TRUE },

@@ -469,6 +469,20 @@ test_decode_and_report (void)
         g_assert_cmpfloat (fabs (sd - 1), <, 1e-3);
     }
 
+  /* The stored normalisation reproduces a row from the raw sound. */
+  g_autofree char *cat = g_build_filename (fx.root, "audio", "cat.wav", NULL);
+  gsize n_pcm = 0;
+  gboolean truncated = TRUE;
+  g_autoptr(GError) error = NULL;
+  g_autofree float *pcm = weft_audio_decode (cat, 1.0, &n_pcm, &truncated, &error);
+  g_assert_no_error (error);
+  g_assert_false (truncated);
+  g_autofree float *mel = g_new (float, A);
+  weft_audio_log_mel (pcm, n_pcm, &s.mel, mel);
+  g_assert_true (memcmp (mel, f->audio.data, A * sizeof (float)) != 0);
+  weft_features_normalise_audio (f, mel);
+  g_assert_cmpmem (mel, A * sizeof (float), f->audio.data, A * sizeof (float));
+
   /* Text: the vocabulary comes from training captions only, so the test
    * row's "zebra" and the validation row's "ostrich" are <unk>. */
   g_autoptr(WeftVocab) v = weft_vocab_new_from_strv ((const char *const *) f->vocab);
@@ -499,6 +513,46 @@ test_decode_and_report (void)
   g_assert_cmpuint (p.fractions->len, <=, 20 * seconds + 6);
 
   g_array_unref (p.fractions);
+  folder_clear (&fx);
+}
+
+/* The same folder read through its manifest by weft_dataset_open: the
+ * decode issues name the manifest rows and the files as written there. */
+static void
+test_manifest_folder (void)
+{
+  Folder fx;
+  WeftFeatureSettings s;
+  g_autoptr(GError) error = NULL;
+
+  folder_init (&fx);
+  small_settings (&s);
+  GString *csv = g_string_new ("image_file_name,audio_file_name,text,label\n");
+  for (int row = 1; row <= 12; row++)
+    g_string_append_printf (csv, "%s,%s,a %s,%s\n",
+                            row == 6 ? "images/bad.png" : row == 12 ? "" : "images/img1.png",
+                            row == 10 ? "audio/bad.wav" : "audio/cat.wav",
+                            colour_words[row % 3], animals[row % 3]);
+  g_autofree char *manifest = g_build_filename (fx.root, "metadata.csv", NULL);
+  g_file_set_contents (manifest, csv->str, csv->len, &error);
+  g_assert_no_error (error);
+  g_string_free (csv, TRUE);
+
+  g_autoptr(WeftDataset) ds = weft_dataset_open (fx.root, NULL, NULL, &error);
+  g_assert_no_error (error);
+  guint before = ds->issues->len;
+  g_autoptr(WeftFeatures) f = featurize_ok (ds, &s, NULL, 2, NULL);
+  g_autoptr(GString) got = g_string_new (NULL);
+  for (guint i = before; i < ds->issues->len; i++)
+    {
+      g_autofree char *line = weft_issue_to_string (g_ptr_array_index (ds->issues, i));
+      g_string_append_printf (got, "%s\n", line);
+    }
+  g_assert_cmpstr (got->str, ==,
+                   "row 6: images/bad.png could not be decoded (the image file is truncated)\n"
+                   "row 10: audio/bad.wav could not be decoded (not an audio file)\n");
+  g_assert_cmpint (f->n_rows, ==, 10);
+  g_assert_cmpint (f->n_classes, ==, 3);
   folder_clear (&fx);
 }
 
@@ -568,8 +622,8 @@ test_cancel (void)
   folder_init (&fx);
   small_settings (&s);
 
-  /* Enough rows that decoding all of them takes far longer than the
-   * allowance below. */
+  /* Enough rows that decoding all of them on one thread takes far longer
+   * (about 100 us each, 2 s in all) than the 1 s allowed to stop. */
   g_autoptr(WeftDataset) ds = dataset_new (fx.root);
   for (int i = 0; i < 20000; i++)
     dataset_add (ds, "images/img1.png", NULL, "x", NULL, -1);
@@ -581,7 +635,7 @@ test_cancel (void)
   g_assert_null (f);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_cmpint (p.cancelled_at, >, 0);
-  g_assert_cmpint (end - p.cancelled_at, <, G_USEC_PER_SEC / 2);
+  g_assert_cmpint (end - p.cancelled_at, <, G_USEC_PER_SEC);
   g_assert_cmpuint (ds->issues->len, ==, 0);
   g_assert_cmpint (count_files (fx.cache, ".wfc"), ==, 0);
   g_clear_error (&error);
@@ -838,6 +892,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/featurize/decode-and-report", test_decode_and_report);
+  g_test_add_func ("/featurize/manifest-folder", test_manifest_folder);
   g_test_add_func ("/featurize/threads-agree", test_threads_agree);
   g_test_add_func ("/featurize/splits-stratified", test_splits_stratified);
   g_test_add_func ("/featurize/cancel", test_cancel);

@@ -20,8 +20,10 @@
 #include "weft-audio.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 #include <gst/app/gstappsink.h>
@@ -62,9 +64,22 @@ weft_audio_init (void)
 
 /* ---- decoding ---------------------------------------------------------- */
 
+/* How the encoded stream reaches audioconvert. decodebin handles every
+ * installed format but costs 1–2.5 ms more per file (it lists every
+ * decoder factory and adds a multiqueue thread), which is most of the
+ * cost of a one-second clip; so the common formats get a fixed chain,
+ * and anything unexpected on it is retried through decodebin. */
+typedef enum {
+  CHAIN_DECODEBIN,
+  CHAIN_WAV,    /* wavparse (PCM only) */
+  CHAIN_FLAC,   /* flacparse ! flacdec */
+  CHAIN_OGG,    /* oggdemux, then opusdec or vorbisdec for the stream */
+} Chain;
+
 typedef struct {
+  Chain chain;
   GstElement *pipeline;
-  GstElement *convert;   /* where decodebin's audio pad is linked */
+  GstElement *convert;   /* where the decoded audio pad is linked */
   GstBus *bus;
 
   /* Written by the streaming thread only; read once the pipeline is in
@@ -75,8 +90,39 @@ typedef struct {
   gboolean truncated;
   gboolean done;
   gboolean linked, saw_video;
+  gboolean fallback;     /* the fixed chain met what it does not handle */
   gint progress;         /* atomic: buffers received, for the stall check */
 } Decode;
+
+static gboolean
+contains (const guint8 *hay, gsize n, const char *needle, gsize len)
+{
+  for (gsize i = 0; i + len <= n; i++)
+    if (memcmp (hay + i, needle, len) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* Picks the chain from the first bytes; anything not recognised for sure
+ * goes to decodebin. */
+static Chain
+sniff_chain (const char *path)
+{
+  guint8 head[512];
+  int fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0)
+    return CHAIN_DECODEBIN;
+  gssize n = read (fd, head, sizeof head);
+  close (fd);
+  if (n >= 12 && memcmp (head, "RIFF", 4) == 0 && memcmp (head + 8, "WAVE", 4) == 0)
+    return CHAIN_WAV;
+  if (n >= 4 && memcmp (head, "fLaC", 4) == 0)
+    return CHAIN_FLAC;
+  if (n >= 4 && memcmp (head, "OggS", 4) == 0 &&
+      (contains (head, n, "OpusHead", 8) || contains (head, n, "\001vorbis", 7)))
+    return CHAIN_OGG;
+  return CHAIN_DECODEBIN;
+}
 
 static void
 post_app (Decode *d, const char *name)
@@ -86,21 +132,62 @@ post_app (Decode *d, const char *name)
 }
 
 static void
-on_pad_added (GstElement *decodebin, GstPad *pad, gpointer user_data)
+request_fallback (Decode *d)
+{
+  d->fallback = TRUE;
+  post_app (d, "weft-fallback");
+}
+
+/* Adds factory between pad and audioconvert (fixed Ogg chain). */
+static gboolean
+link_through (Decode *d, GstPad *pad, const char *factory)
+{
+  GstElement *dec = gst_element_factory_make (factory, NULL);
+  if (dec == NULL)
+    return FALSE;
+  gst_bin_add (GST_BIN (d->pipeline), dec);
+  if (!gst_element_link (dec, d->convert))
+    return FALSE;
+  gst_element_sync_state_with_parent (dec);
+  g_autoptr(GstPad) sink = gst_element_get_static_pad (dec, "sink");
+  return gst_pad_link (pad, sink) == GST_PAD_LINK_OK;
+}
+
+/* A new stream from decodebin or oggdemux (streaming thread). */
+static void
+on_pad_added (GstElement *element, GstPad *pad, gpointer user_data)
 {
   Decode *d = user_data;
+  if (d->fallback)
+    return;
   g_autoptr(GstCaps) caps = gst_pad_get_current_caps (pad);
   if (caps == NULL)
     caps = gst_pad_query_caps (pad, NULL);
   const char *media = gst_caps_is_empty (caps) ? "" :
                       gst_structure_get_name (gst_caps_get_structure (caps, 0));
 
-  if (g_str_has_prefix (media, "audio/") && !d->linked)
+  if (!d->linked)
     {
-      g_autoptr(GstPad) sink = gst_element_get_static_pad (d->convert, "sink");
-      if (gst_pad_link (pad, sink) == GST_PAD_LINK_OK)
+      gboolean ok = FALSE;
+      if (g_str_equal (media, "audio/x-raw"))
+        {
+          g_autoptr(GstPad) sink = gst_element_get_static_pad (d->convert, "sink");
+          ok = gst_pad_link (pad, sink) == GST_PAD_LINK_OK;
+        }
+      else if (d->chain == CHAIN_OGG && g_str_equal (media, "audio/x-opus"))
+        ok = link_through (d, pad, "opusdec");
+      else if (d->chain == CHAIN_OGG && g_str_equal (media, "audio/x-vorbis"))
+        ok = link_through (d, pad, "vorbisdec");
+      if (ok)
         {
           d->linked = TRUE;
+          return;
+        }
+      /* The fixed chains know only these streams: decodebin decides
+       * what anything else is. */
+      if (d->chain != CHAIN_DECODEBIN)
+        {
+          request_fallback (d);
           return;
         }
     }
@@ -120,10 +207,14 @@ on_pad_added (GstElement *decodebin, GstPad *pad, gpointer user_data)
 }
 
 static void
-on_no_more_pads (GstElement *decodebin, gpointer user_data)
+on_no_more_pads (GstElement *element, gpointer user_data)
 {
   Decode *d = user_data;
-  if (!d->linked)
+  if (d->linked || d->fallback)
+    return;
+  if (d->chain != CHAIN_DECODEBIN)
+    request_fallback (d);
+  else
     post_app (d, d->saw_video ? "weft-no-audio" : "weft-not-audio");
 }
 
@@ -225,12 +316,12 @@ make (const char *factory, GError **error)
   GstElement *e = gst_element_factory_make (factory, NULL);
   if (e == NULL)
     g_set_error (error, WEFT_ERROR, WEFT_ERROR_IO,
-                 "GStreamer's \"%s\" element is missing (install gstreamer1.0-plugins-base)",
-                 factory);
+                 "GStreamer's \"%s\" element is missing (install gstreamer1.0-plugins-base "
+                 "and gstreamer1.0-plugins-good)", factory);
   return e;
 }
 
-/* filesrc ! decodebin ! audioconvert ! audioresample
+/* filesrc ! <chain> ! audioconvert ! audioresample
  *   ! audio/x-raw,format=F32LE,channels=1,rate=16000 ! appsink */
 static gboolean
 decode_setup (Decode *d, const char *path, GError **error)
@@ -241,19 +332,27 @@ decode_setup (Decode *d, const char *path, GError **error)
                    init_error->message);
       return FALSE;
     }
-  GstElement *src = make ("filesrc", error);
-  GstElement *dec = src ? make ("decodebin", error) : NULL;
-  GstElement *conv = dec ? make ("audioconvert", error) : NULL;
-  GstElement *res = conv ? make ("audioresample", error) : NULL;
-  GstElement *sink = res ? make ("appsink", error) : NULL;
-  if (sink == NULL)
+  static const char *const heads[][2] = {
+    [CHAIN_DECODEBIN] = { "decodebin", NULL },
+    [CHAIN_WAV] = { "wavparse", NULL },
+    [CHAIN_FLAC] = { "flacparse", "flacdec" },
+    [CHAIN_OGG] = { "oggdemux", NULL },
+  };
+  const char *names[] = { "filesrc", heads[d->chain][0], heads[d->chain][1],
+                          "audioconvert", "audioresample", "appsink" };
+  GstElement *e[G_N_ELEMENTS (names)] = { NULL };
+  gboolean ok = TRUE;
+  for (guint i = 0; i < G_N_ELEMENTS (names) && ok; i++)
+    if (names[i] != NULL)
+      ok = (e[i] = make (names[i], error)) != NULL;
+  if (!ok)
     {
-      GstElement *all[] = { src, dec, conv, res };
-      for (guint i = 0; i < G_N_ELEMENTS (all); i++)
-        if (all[i])
-          gst_object_unref (gst_object_ref_sink (all[i]));
+      for (guint i = 0; i < G_N_ELEMENTS (e); i++)
+        if (e[i])
+          gst_object_unref (gst_object_ref_sink (e[i]));
       return FALSE;
     }
+  GstElement *src = e[0], *head = e[1], *dec = e[2], *conv = e[3], *res = e[4], *sink = e[5];
 
   d->pipeline = gst_pipeline_new (NULL);
   d->convert = conv;
@@ -269,14 +368,27 @@ decode_setup (Decode *d, const char *path, GError **error)
   GstAppSinkCallbacks cb = { .new_sample = on_new_sample };
   gst_app_sink_set_callbacks (GST_APP_SINK (sink), &cb, d, NULL);
 
-  gst_bin_add_many (GST_BIN (d->pipeline), src, dec, conv, res, sink, NULL);
-  if (!gst_element_link (src, dec) || !gst_element_link_many (conv, res, sink, NULL))
+  for (guint i = 0; i < G_N_ELEMENTS (e); i++)
+    if (e[i])
+      gst_bin_add (GST_BIN (d->pipeline), e[i]);
+  ok = gst_element_link (src, head) && gst_element_link_many (conv, res, sink, NULL);
+  if (d->chain == CHAIN_WAV || d->chain == CHAIN_FLAC)
+    {
+      /* Static pads, linked now. A WAV holding something other than PCM
+       * (GSM, MP3, A-law) fails to negotiate and is retried on decodebin. */
+      ok = ok && (dec ? gst_element_link_many (head, dec, conv, NULL) : gst_element_link (head, conv));
+      d->linked = TRUE;
+    }
+  else
+    {
+      g_signal_connect (head, "pad-added", G_CALLBACK (on_pad_added), d);
+      g_signal_connect (head, "no-more-pads", G_CALLBACK (on_no_more_pads), d);
+    }
+  if (!ok)
     {
       g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_IO, "the GStreamer pipeline could not be built");
       return FALSE;
     }
-  g_signal_connect (dec, "pad-added", G_CALLBACK (on_pad_added), d);
-  g_signal_connect (dec, "no-more-pads", G_CALLBACK (on_no_more_pads), d);
   return TRUE;
 }
 
@@ -295,7 +407,8 @@ decode_clear (Decode *d)
 
 /* Runs the pipeline to `target` and waits on the bus for the end (EOS or
  * "enough samples") or, in PAUSED, for the preroll; every wait is bounded
- * and a pipeline that stops making progress is abandoned. */
+ * and a pipeline that stops making progress is abandoned. FALSE without
+ * an error when the fixed chain asks for decodebin (d->fallback). */
 static gboolean
 decode_run (Decode *d, GstState target, GError **error)
 {
@@ -314,6 +427,11 @@ decode_run (Decode *d, GstState target, GError **error)
         {
           if (ret == GST_STATE_CHANGE_FAILURE)
             {
+              if (d->chain != CHAIN_DECODEBIN)
+                {
+                  d->fallback = TRUE;
+                  return FALSE;
+                }
               g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_DATA, "not an audio file");
               return FALSE;
             }
@@ -338,6 +456,13 @@ decode_run (Decode *d, GstState target, GError **error)
         {
         case GST_MESSAGE_ERROR:
           {
+            if (d->chain != CHAIN_DECODEBIN && g_atomic_int_get (&d->progress) == 0)
+              {
+                /* Nothing decoded yet: let decodebin try, and word the
+                 * error if it fails too. */
+                d->fallback = TRUE;
+                return FALSE;
+              }
             g_autoptr(GError) gerr = NULL;
             g_autofree char *debug = NULL;
             gst_message_parse_error (msg, &gerr, &debug);
@@ -355,6 +480,8 @@ decode_run (Decode *d, GstState target, GError **error)
             const char *name = gst_structure_get_name (gst_message_get_structure (msg));
             if (g_str_equal (name, "weft-enough"))
               return TRUE;
+            if (g_str_equal (name, "weft-fallback"))
+              return FALSE;
             g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_DATA,
                                  g_str_equal (name, "weft-no-audio") ? "no audio stream"
                                                                      : "not an audio file");
@@ -363,6 +490,26 @@ decode_run (Decode *d, GstState target, GError **error)
         default:
           break;
         }
+    }
+}
+
+/* Sets up and runs d on its sniffed chain, then on decodebin if the
+ * fixed chain gave up. */
+static gboolean
+decode_start (Decode *d, const char *path, GstState target, GError **error)
+{
+  Decode init = *d;
+  init.chain = sniff_chain (path);
+  for (;;)
+    {
+      *d = init;
+      if (decode_setup (d, path, error) && decode_run (d, target, error))
+        return TRUE;
+      if (!d->fallback || init.chain == CHAIN_DECODEBIN)
+        return FALSE;
+      g_debug ("%s: retrying through decodebin", path);
+      decode_clear (d);
+      init.chain = CHAIN_DECODEBIN;
     }
 }
 
@@ -382,7 +529,7 @@ weft_audio_decode (const char *path, double max_seconds, gsize *n_samples,
 
   Decode d = { 0 };
   d.max_n = max_seconds > 0 ? (gsize) ceil (max_seconds * WEFT_AUDIO_RATE) : G_MAXSIZE;
-  if (!decode_setup (&d, path, error) || !decode_run (&d, GST_STATE_PLAYING, error))
+  if (!decode_start (&d, path, GST_STATE_PLAYING, error))
     {
       decode_clear (&d);
       return NULL;
@@ -410,12 +557,11 @@ weft_audio_probe (const char *path, double *seconds, GError **error)
   Decode d = { 0 };
   d.max_n = G_MAXSIZE;
   d.count_only = TRUE;
-  if (!decode_setup (&d, path, error) || !decode_run (&d, GST_STATE_PAUSED, error))
+  if (!decode_start (&d, path, GST_STATE_PAUSED, error))
     {
       decode_clear (&d);
       return FALSE;
     }
-  gint64 dur = -1;
   if (!d.linked)
     {
       /* Prerolled without an audio pad: EOS before any stream appeared. */
@@ -423,12 +569,15 @@ weft_audio_probe (const char *path, double *seconds, GError **error)
       g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_DATA, "no audio stream");
       return FALSE;
     }
+  gint64 dur = -1;
   if (!gst_element_query_duration (d.pipeline, GST_FORMAT_TIME, &dur) || dur < 0)
     {
       /* No duration in the headers (some streams): count the samples. */
       if (!decode_run (&d, GST_STATE_PLAYING, error))
         {
           decode_clear (&d);
+          if (error && *error == NULL)
+            g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_DATA, "the audio data is damaged");
           return FALSE;
         }
       dur = gst_util_uint64_scale (d.n, GST_SECOND, WEFT_AUDIO_RATE);

@@ -23,9 +23,12 @@ void weft_mel_settings_init (WeftMelSettings *s);
 /* Must be called once before any other function (safe to call again). */
 void weft_audio_init (void);
 
-/* Decodes at most max_seconds of the file to 16 kHz mono floats in [-1, 1].
- * *truncated says whether the file was longer. Errors in plain words:
- * "the file is empty", "not an audio file", "no audio stream". */
+/* Decodes at most max_seconds of the file to 16 kHz mono floats in [-1, 1]
+ * (max_seconds <= 0: all of it); the caller frees the result with g_free
+ * (never NULL on success, even for 0 samples). *truncated says whether the
+ * file was longer. Errors in plain words: "the file is empty", "not an
+ * audio file", "no audio stream", "the audio data is damaged". Safe to
+ * call from several threads at once. */
 float *weft_audio_decode (const char *path, double max_seconds, gsize *n_samples,
                           gboolean *truncated, GError **error);
 

@@ -347,6 +347,32 @@ jsonl_column (WeftTable *t, GHashTable *index, GPtrArray *names, const char *key
   return column;
 }
 
+typedef struct {
+  WeftTable *table;
+  GHashTable *index;
+  GPtrArray *names;
+  GArray *cells;
+  gboolean line_was_invalid;
+} JsonlLine;
+
+static void jsonl_value (WeftTableCell *c, JsonNode *node, gboolean line_was_invalid);
+
+/* Iterating members with their nodes, rather than looking names up again,
+ * stays right when a name holds "\u0000" (json-glib cuts it there). */
+static void
+jsonl_member (JsonObject *o, const char *name, JsonNode *node, gpointer data)
+{
+  JsonlLine *l = data;
+  WeftTableCell c = { 0 };
+  if (node == NULL)
+    return;
+  jsonl_value (&c, node, l->line_was_invalid);
+  if (c.state == WEFT_CELL_ABSENT)
+    return;
+  c.column = jsonl_column (l->table, l->index, l->names, name);
+  g_array_append_val (l->cells, c);
+}
+
 static int
 cell_cmp (gconstpointer a, gconstpointer b)
 {
@@ -442,25 +468,20 @@ weft_jsonl_parse (const char *data, gsize length, const char *name)
       gboolean invalid = !g_utf8_validate_len (line, len, NULL);
       g_autofree char *text = invalid ? g_utf8_make_valid (line, (gssize) len) : g_strndup (line, len);
       g_autoptr(GError) error = NULL;
-      if (!json_parser_load_from_data (parser, text, -1, &error)
-          || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+      /* A line that starts with a NUL byte parses as nothing at all: no
+       * error and no root. */
+      JsonNode *root = json_parser_load_from_data (parser, text, -1, &error)
+                       ? json_parser_get_root (parser) : NULL;
+      if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
         {
           add_problem (t, row, "row %d is not a JSON object (one {...} per line)", row);
           continue;
         }
 
-      JsonObject *o = json_node_get_object (json_parser_get_root (parser));
-      g_autoptr(GList) members = json_object_get_members (o);
+      JsonObject *o = json_node_get_object (root);
+      JsonlLine l = { t, index, names, cells, invalid };
       g_array_set_size (cells, 0);
-      for (GList *m = members; m != NULL; m = m->next)
-        {
-          WeftTableCell c = { 0 };
-          jsonl_value (&c, json_object_get_member (o, m->data), invalid);
-          if (c.state == WEFT_CELL_ABSENT)
-            continue;
-          c.column = jsonl_column (t, index, names, m->data);
-          g_array_append_val (cells, c);
-        }
+      json_object_foreach_member (o, jsonl_member, &l);
       g_array_sort (cells, cell_cmp);
       WeftTableRecord *rec = g_new0 (WeftTableRecord, 1);
       rec->row = row;

@@ -59,7 +59,7 @@ weft_dataset_free (WeftDataset *ds)
   g_free (ds);
 }
 
-static WeftIssue *
+static WeftIssue * G_GNUC_PRINTF (5, 0)
 add_issue_valist (WeftDataset *ds, int row, const char *file, gboolean skipped,
                   const char *format, va_list ap)
 {

@@ -5,7 +5,8 @@
  *     embedded commas/newlines/quotes, optional UTF-8 BOM) or
  *     metadata.jsonl (one JSON object per line), one row per paired sample,
  *     columns (any order, unknown ones ignored):
- *       image_file_name, audio_file_name   relative paths
+ *       image_file_name, audio_file_name   relative paths (image_path,
+ *                                          audio_path, text_path accepted)
  *       file_name (or any other *_file_name) a file whose modality comes
  *                                          from its content / extension
  *       text                               UTF-8 caption

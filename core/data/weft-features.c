@@ -109,6 +109,18 @@ weft_features_get_binding (const WeftFeatures *f, WeftBinding *b)
   b->n_classes = f->label ? f->n_classes : 0;
 }
 
+void
+weft_features_normalise_audio (const WeftFeatures *f, float *mel)
+{
+  g_return_if_fail (f != NULL && mel != NULL);
+  if (f->audio_mean == NULL || f->audio_std == NULL || f->audio.shape.n != 2)
+    return;
+  int bands = f->audio.shape.d[0], frames = f->audio.shape.d[1];
+  for (int b = 0; b < bands; b++)
+    for (int t = 0; t < frames; t++)
+      mel[b * frames + t] = (mel[b * frames + t] - f->audio_mean[b]) / f->audio_std[b];
+}
+
 int *
 weft_features_split_rows (const WeftFeatures *f, WeftSplit split, int *n)
 {
@@ -747,12 +759,15 @@ weft_features_map (const char *path, JsonObject **extra, GError **error)
   g_autoptr(WeftFeatures) f = g_new0 (WeftFeatures, 1);
   f->n_rows = n;
   f->name = g_strdup (json_object_get_string_member_with_default (blob, "name", ""));
-  f->n_classes = json_object_get_int_member_with_default (blob, "n_classes", 0);
+  JsonNode *nc = json_object_get_member (blob, "n_classes");
+  if (nc == NULL || !JSON_NODE_HOLDS_VALUE (nc) || json_node_get_value_type (nc) != G_TYPE_INT64
+      || json_node_get_int (nc) < 0 || json_node_get_int (nc) > 1000000)
+    BAD ("the class count is damaged");
+  f->n_classes = json_node_get_int (nc);
   if (!json_to_strv (blob, "class_names", &f->class_names) || !json_to_strv (blob, "vocab", &f->vocab))
     BAD ("the class or token lists are damaged");
   f->vocab_size = f->vocab ? g_strv_length (f->vocab) : 0;
-  if (f->n_classes < 0 || f->n_classes > 1000000
-      || (f->class_names && (int) g_strv_length (f->class_names) != f->n_classes))
+  if (f->class_names && (int) g_strv_length (f->class_names) != f->n_classes)
     BAD ("%d classes", f->n_classes);
   int bands = shapes[1].n ? shapes[1].d[0] : 0;
   if (!json_to_floats (blob, "idf", f->vocab_size, &f->idf)

@@ -52,6 +52,12 @@ float *weft_features_add_column (WeftFeatures *f, WeftModality m, WeftShape shap
 
 void weft_features_get_binding (const WeftFeatures *f, WeftBinding *b);
 
+/* Applies the features' audio normalisation (audio_mean / audio_std) in
+ * place to one log-mel spectrogram (mel bands, frames) computed with the
+ * same settings, e.g. a sound the user records to query the embedding.
+ * Does nothing when the features carry no normalisation. */
+void weft_features_normalise_audio (const WeftFeatures *f, float *mel);
+
 /* Row indices of a split, in order; caller frees. */
 int  *weft_features_split_rows (const WeftFeatures *f, WeftSplit split, int *n);
 

@@ -18,57 +18,6 @@
  * format, so an oversized image is refused after reading this much. */
 #define WEFT_IMAGE_BLOCK (64 * 1024)
 
-/* Checks that path exists and is not empty; the messages name the problem
- * the way a user would put it. */
-static gboolean
-check_file (const char *path, GError **error)
-{
-  GStatBuf st;
-  if (g_stat (path, &st) != 0)
-    {
-      int e = errno;
-      if (e == ENOENT)
-        g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_IO, "the file does not exist");
-      else
-        g_set_error (error, WEFT_ERROR, WEFT_ERROR_IO, "the file cannot be read (%s)",
-                     g_strerror (e));
-      return FALSE;
-    }
-  if (S_ISDIR (st.st_mode))
-    {
-      g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_DATA, "not an image file (it is a folder)");
-      return FALSE;
-    }
-  if (st.st_size == 0)
-    {
-      g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_DATA, "the file is empty");
-      return FALSE;
-    }
-  return TRUE;
-}
-
-gboolean
-weft_image_probe (const char *path, int *width, int *height, GError **error)
-{
-  g_return_val_if_fail (path != NULL, FALSE);
-
-  if (!check_file (path, error))
-    return FALSE;
-  /* gdk_pixbuf_get_file_info stops the loader as soon as the size is
-   * known, so even a 30000 × 30000 PNG costs one small read. */
-  int w = 0, h = 0;
-  if (gdk_pixbuf_get_file_info (path, &w, &h) == NULL || w <= 0 || h <= 0)
-    {
-      g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_DATA, "not an image file");
-      return FALSE;
-    }
-  if (width)
-    *width = w;
-  if (height)
-    *height = h;
-  return TRUE;
-}
-
 static guint32
 be32 (const guint8 *p)
 {
@@ -161,8 +110,10 @@ sniff_type (const guint8 *d, gsize n)
 typedef struct {
   int size;
   gint64 max_pixels;
+  gboolean probe_only;  /* stop as soon as the size is known */
+  gboolean stop;        /* the header said enough: refused, or probed */
   gboolean refused;
-  int width, height;   /* as stored in the file */
+  int width, height;    /* as stored in the file; 0 until known */
 } LoadState;
 
 /* Fits w × h inside size × size, keeping the aspect ratio. */
@@ -190,6 +141,13 @@ on_size_prepared (GdkPixbufLoader *loader, int width, int height, gpointer user_
   LoadState *st = user_data;
   st->width = width;
   st->height = height;
+  if (st->probe_only)
+    {
+      st->stop = TRUE;
+      /* (0, 0) tells the module to stop without allocating the image. */
+      gdk_pixbuf_loader_set_size (loader, 0, 0);
+      return;
+    }
   GdkPixbufFormat *fmt = gdk_pixbuf_loader_get_format (loader);
   gboolean scalable = fmt != NULL && gdk_pixbuf_format_is_scalable (fmt);
 
@@ -198,8 +156,7 @@ on_size_prepared (GdkPixbufLoader *loader, int width, int height, gpointer user_
   if (!scalable && (width <= 0 || height <= 0
                     || (gint64) width * height > st->max_pixels))
     {
-      st->refused = TRUE;
-      /* (0, 0) tells the module to stop without allocating the image. */
+      st->refused = st->stop = TRUE;
       gdk_pixbuf_loader_set_size (loader, 0, 0);
       return;
     }
@@ -211,6 +168,146 @@ on_size_prepared (GdkPixbufLoader *loader, int width, int height, gpointer user_
   g_autofree char *name = fmt ? gdk_pixbuf_format_get_name (fmt) : NULL;
   if (scalable || (g_strcmp0 (name, "jpeg") == 0 && width >= 2 * fw && height >= 2 * fh))
     gdk_pixbuf_loader_set_size (loader, fw, fh);
+}
+
+/* Opens path and feeds it to a loader in blocks, stopping early when the
+ * header settles the matter (st->stop). With keep, *data receives the
+ * whole file (the structure check needs it). On success *loader has been
+ * written to but not closed; *write_error holds a decoding error, if any.
+ * FALSE with a plain error when the file cannot be read. */
+static gboolean
+feed_file (const char *path, LoadState *st, gboolean keep,
+           GdkPixbufLoader **loader, const char **type, guint8 **data, gsize *n,
+           GError **write_error, GError **error)
+{
+  /* One open + fstat serves both the messages and the read. The file is
+   * read, not mapped: unmapping flushes every core's TLB, which costs more
+   * than a small image's whole decode on a virtual machine. */
+  int fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+  struct stat sb;
+  if (fd < 0 || fstat (fd, &sb) != 0)
+    {
+      int e = errno;
+      if (fd >= 0)
+        close (fd);
+      if (e == ENOENT)
+        g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_IO, "the file does not exist");
+      else
+        g_set_error (error, WEFT_ERROR, WEFT_ERROR_IO, "the file cannot be read (%s)",
+                     g_strerror (e));
+      return FALSE;
+    }
+  if (!S_ISREG (sb.st_mode) || sb.st_size == 0)
+    {
+      close (fd);
+      g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_DATA,
+                           S_ISDIR (sb.st_mode) ? "not an image file (it is a folder)" :
+                           S_ISREG (sb.st_mode) ? "the file is empty" : "not an image file");
+      return FALSE;
+    }
+  /* Room for the whole file (what grows after fstat is ignored; what
+   * shrinks fails the structure check); a probe reuses one block. */
+  gsize cap = keep ? (gsize) sb.st_size : MIN ((gsize) sb.st_size, (gsize) WEFT_IMAGE_BLOCK);
+  guint8 *buf = g_try_malloc (cap);
+  if (buf == NULL)
+    {
+      close (fd);
+      g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_IO, "the file is too large to read");
+      return FALSE;
+    }
+
+  GdkPixbufLoader *l = NULL;
+  gsize pos = 0;
+  gboolean ok = TRUE, read_failed = FALSE;
+  int read_errno = 0;
+  while (ok && !st->stop)
+    {
+      if (keep && pos == cap)
+        break;
+      gsize at = keep ? pos : 0;
+      gssize r = read (fd, buf + at, MIN ((gsize) WEFT_IMAGE_BLOCK, cap - at));
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0)
+        {
+          read_failed = TRUE;
+          read_errno = errno;
+        }
+      if (r <= 0)
+        break;
+      if (l == NULL)
+        {
+          /* Naming the type skips gdk-pixbuf's MIME sniffing, which costs
+           * several times a small PNG's decode. */
+          *type = sniff_type (buf, r);
+          l = *type ? gdk_pixbuf_loader_new_with_type (*type, NULL) : NULL;
+          if (l == NULL)
+            {
+              *type = NULL;
+              l = gdk_pixbuf_loader_new ();
+            }
+          g_signal_connect (l, "size-prepared", G_CALLBACK (on_size_prepared), st);
+        }
+      ok = gdk_pixbuf_loader_write (l, buf + at, r, write_error);
+      pos += r;
+    }
+  close (fd);
+  if (read_failed || l == NULL)
+    {
+      if (l != NULL)
+        {
+          gdk_pixbuf_loader_close (l, NULL);
+          g_object_unref (l);
+        }
+      g_clear_error (write_error);
+      g_free (buf);
+      g_set_error (error, WEFT_ERROR, WEFT_ERROR_IO, "the file cannot be read (%s)",
+                   read_failed ? g_strerror (read_errno) : "it became empty");
+      return FALSE;
+    }
+  *loader = l;
+  if (keep)
+    {
+      *data = buf;
+      *n = pos;
+    }
+  else
+    g_free (buf);
+  return TRUE;
+}
+
+gboolean
+weft_image_probe (const char *path, int *width, int *height, GError **error)
+{
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  /* The loader stops as soon as the header gives the size, so even a
+   * 30000 × 30000 PNG costs one small read. */
+  LoadState st = { .probe_only = TRUE };
+  g_autoptr(GdkPixbufLoader) loader = NULL;
+  const char *type = NULL;
+  GError *write_error = NULL;
+  if (!feed_file (path, &st, FALSE, &loader, &type, NULL, NULL, &write_error, error))
+    return FALSE;
+  g_clear_error (&write_error);
+  /* Formats that only know their size at the end (SVG) report it here. */
+  if (!st.stop)
+    gdk_pixbuf_loader_close (loader, NULL);
+  if (st.width <= 0 || st.height <= 0)
+    {
+      if (st.stop || type == NULL)
+        g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_DATA, "not an image file");
+      else
+        g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_DATA, "the image data is damaged");
+      return FALSE;
+    }
+  if (st.stop)
+    gdk_pixbuf_loader_close (loader, NULL);
+  if (width)
+    *width = st.width;
+  if (height)
+    *height = st.height;
+  return TRUE;
 }
 
 /* Writes the pixbuf, composited on white, into the centre of a white
@@ -267,86 +364,15 @@ weft_image_load (const char *path, int size, int channels,
   g_return_val_if_fail (channels == 1 || channels == 3, FALSE);
   g_return_val_if_fail (out != NULL, FALSE);
 
-  /* One open + fstat serves both the messages and the read; the file is
-   * read (not mapped: unmapping flushes every core's TLB, which costs more
-   * than a small image's whole decode on a virtual machine). */
-  int fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
-  struct stat sb;
-  if (fd < 0 || fstat (fd, &sb) != 0)
-    {
-      int e = errno;
-      if (fd >= 0)
-        close (fd);
-      if (e == ENOENT)
-        g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_IO, "the file does not exist");
-      else
-        g_set_error (error, WEFT_ERROR, WEFT_ERROR_IO, "the file cannot be read (%s)",
-                     g_strerror (e));
-      return FALSE;
-    }
-  if (!S_ISREG (sb.st_mode) || sb.st_size == 0)
-    {
-      close (fd);
-      g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_DATA,
-                           S_ISDIR (sb.st_mode) ? "not an image file (it is a folder)" :
-                           S_ISREG (sb.st_mode) ? "the file is empty" : "not an image file");
-      return FALSE;
-    }
-  /* Room for the whole file (the structure check reads it all), plus one
-   * byte so that a file that grew since fstat is noticed. */
-  gsize cap = (gsize) sb.st_size + 1;
-  g_autofree guint8 *data = g_try_malloc (cap);
-  if (data == NULL)
-    {
-      close (fd);
-      g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_IO, "the file is too large to read");
-      return FALSE;
-    }
-
-  GError *local = NULL;
   LoadState st = { .size = size, .max_pixels = max_pixels > 0 ? max_pixels : G_MAXINT64 };
   g_autoptr(GdkPixbufLoader) loader = NULL;
+  g_autofree guint8 *data = NULL;
   const char *type = NULL;
   gsize n = 0;
-  gboolean ok = TRUE, read_failed = FALSE;
-  /* Fed in blocks so that the header check runs before the rest of a
-   * huge file is read. */
-  while (ok && !st.refused && n < cap)
-    {
-      gssize r = read (fd, data + n, MIN ((gsize) WEFT_IMAGE_BLOCK, cap - n));
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r < 0)
-        read_failed = TRUE;
-      if (r <= 0)
-        break;
-      if (loader == NULL)
-        {
-          /* Naming the type skips gdk-pixbuf's MIME sniffing, which costs
-           * several times a small PNG's decode. */
-          type = sniff_type (data, r);
-          loader = type ? gdk_pixbuf_loader_new_with_type (type, NULL) : NULL;
-          if (loader == NULL)
-            {
-              type = NULL;
-              loader = gdk_pixbuf_loader_new ();
-            }
-          g_signal_connect (loader, "size-prepared", G_CALLBACK (on_size_prepared), &st);
-        }
-      ok = gdk_pixbuf_loader_write (loader, data + n, r, &local);
-      n += r;
-    }
-  int read_errno = errno;
-  close (fd);
-  if (read_failed || loader == NULL)
-    {
-      if (loader)
-        gdk_pixbuf_loader_close (loader, NULL);
-      g_clear_error (&local);
-      g_set_error (error, WEFT_ERROR, WEFT_ERROR_IO, "the file cannot be read (%s)",
-                   read_failed ? g_strerror (read_errno) : "it became empty");
-      return FALSE;
-    }
+  GError *local = NULL;
+  if (!feed_file (path, &st, TRUE, &loader, &type, &data, &n, &local, error))
+    return FALSE;
+  gboolean ok = local == NULL;
   gboolean closed = gdk_pixbuf_loader_close (loader, ok ? &local : NULL);
 
   if (st.refused)
@@ -357,6 +383,20 @@ weft_image_load (const char *path, int size, int channels,
                    st.width, st.height, st.max_pixels);
       return FALSE;
     }
+  /* The sniffed type is the only way to PNG and JPEG loaders, so it
+   * says which structure to check; "truncated" is the more useful word
+   * even when the decoder also complained. */
+  gboolean complete = TRUE;
+  if (g_strcmp0 (type, "png") == 0)
+    complete = png_is_complete (data, n);
+  else if (g_strcmp0 (type, "jpeg") == 0)
+    complete = jpeg_is_complete (data, n);
+  if (!complete)
+    {
+      g_clear_error (&local);
+      g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_DATA, "the image file is truncated");
+      return FALSE;
+    }
   if (!ok || !closed)
     {
       gboolean unknown = local != NULL && g_error_matches (local, GDK_PIXBUF_ERROR,
@@ -365,24 +405,6 @@ weft_image_load (const char *path, int size, int channels,
       g_clear_error (&local);
       g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_DATA,
                            unknown ? "not an image file" : "the image data is damaged");
-      return FALSE;
-    }
-
-  g_autofree char *name = NULL;
-  if (type == NULL)
-    {
-      GdkPixbufFormat *fmt = gdk_pixbuf_loader_get_format (loader);
-      name = fmt ? gdk_pixbuf_format_get_name (fmt) : NULL;
-      type = name;
-    }
-  gboolean complete = TRUE;
-  if (g_strcmp0 (type, "png") == 0)
-    complete = png_is_complete (data, n);
-  else if (g_strcmp0 (type, "jpeg") == 0)
-    complete = jpeg_is_complete (data, n);
-  if (!complete)
-    {
-      g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_DATA, "the image file is truncated");
       return FALSE;
     }
 

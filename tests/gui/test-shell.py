@@ -30,10 +30,10 @@ INTERACTIVE = {"push button", "toggle button", "page tab", "menu item",
                "entry", "combo box", "spin button", "slider", "link"}
 
 
-def selected_tab(weft):
-    """Names of the page tabs that say they are selected."""
+def selected_tab(switcher):
+    """Names of the switcher's page tabs that say they are selected."""
     names = set()
-    for tab in weft.app.findChildren(lambda n: n.roleName == "page tab"):
+    for tab in switcher.children:
         if tab.getState().contains(pyatspi.STATE_SELECTED):
             names.add(tab.name)
     return names
@@ -53,38 +53,50 @@ def main():
         if frame is None:
             return checks.exit()
         checks.ok(frame.name == "Weft", f"window title is 'Weft' (got {frame.name!r})")
-        checks.step("welcome page offers Open Dataset Folder",
-                    weft.find, "Open Dataset Folder…", role="push button", action="click")
-        for demo in ("Emoji", "Tux Paint Stamps", "AV-Fashion-MNIST"):
-            checks.step(f"welcome page offers the {demo} demo",
-                        weft.find, f"Open the {demo} demo dataset", role="push button")
-        checks.step("recent projects list shows its empty state",
-                    weft.find, "No recent projects. The projects you save appear here.",
-                    role="label")
+
+        index = weft.index()
+        for role, name in [("push button", "Open Dataset Folder…"),
+                           ("push button", "Open the Emoji demo dataset"),
+                           ("push button", "Open the Tux Paint Stamps demo dataset"),
+                           ("push button", "Open the AV-Fashion-MNIST demo dataset"),
+                           ("label", "No recent projects. The projects you save appear here."),
+                           *[("label", title) for tab, title in PAGES]]:
+            checks.ok((role, name) in index, f"there is a {role} '{name}'")
         weft.screenshot("welcome")
 
+        # The header's view switcher (the narrow one and the bottom bar hold
+        # the same four tabs again).
+        switcher = weft.find("AdwViewSwitcher", role="page tab list")
+        tabs = {tab.name: tab for tab in switcher.children}
         for tab, title in PAGES:
-            checks.step(f"page switcher has a '{tab}' button",
-                        weft.find, tab, role="page tab", action="click")
+            checks.ok(tab in tabs, f"page switcher has a '{tab}' button")
         for tab, title in reversed(PAGES):
-            checks.step(f"switch to the {tab} page", weft.click, tab, role="page tab")
-            checks.ok(selected_tab(weft) == {tab}, f"{tab} is the selected page")
-            checks.step(f"{tab} page shows '{title}'", weft.find, title, role="label")
+            checks.step(f"switch to the {tab} page", weftgui.do_action, tabs[tab], "click")
+            checks.step(f"{tab} is the selected page", weft.wait_until,
+                        lambda: selected_tab(switcher) == {tab}, f"{tab} to be selected")
             weft.screenshot(f"page-{tab.lower()}")
 
         checks.step("'Go to Dataset' on an empty page leads back to Dataset",
                     weft.click, "Go to the Dataset page", role="push button")
-        checks.ok(selected_tab(weft) == {"Dataset"}, "Dataset is the selected page again")
+        checks.step("Dataset is the selected page again", weft.wait_until,
+                    lambda: selected_tab(switcher) == {"Dataset"}, "Dataset to be selected")
 
         unnamed = unnamed_widgets(weft)
         checks.ok(not unnamed, "every interactive widget has an accessible name"
                   + (f" (unnamed: {unnamed})" if unnamed else ""))
 
-        # Main menu -> Keyboard Shortcuts
-        checks.step("open the main menu", weft.click, "Main Menu", role="push button")
+        # Main menu -> Keyboard Shortcuts. The GtkMenuButton holds both the
+        # toggle button that opens the popover and the popover's items.
+        menu = weft.find("Main Menu", role="push button")
+        menu_toggle = weft.find("Main Menu", role="push button", parent=menu, action="click")
+
+        def open_menu():
+            weftgui.do_action(menu_toggle, "click")
+
+        checks.step("open the main menu", open_menu)
         weft.screenshot("main-menu")
         checks.step("main menu: Keyboard Shortcuts",
-                    weft.click, "Keyboard Shortcuts", role="menu item")
+                    weft.click, "Keyboard Shortcuts", role="menu item", parent=menu)
         shortcuts = checks.step("the Keyboard Shortcuts window opens",
                                 weft.frame, "Keyboard Shortcuts")
         if shortcuts is not None:
@@ -92,48 +104,52 @@ def main():
                         weft.find, "Open a dataset folder", parent=shortcuts)
             weft.screenshot("shortcuts")
             checks.step("close the Keyboard Shortcuts window",
-                        shortcuts.doActionNamed, "window.close")
+                        weftgui.do_action, shortcuts, "window.close")
             checks.step("the Keyboard Shortcuts window is gone",
                         weft.wait_gone, "Keyboard Shortcuts", role="frame", parent=weft.app)
 
         # Main menu -> About Weft
-        weft.click("Main Menu", role="push button")
-        checks.step("main menu: About Weft", weft.click, "About Weft", role="menu item")
+        open_menu()
+        checks.step("main menu: About Weft", weft.click, "About Weft", role="menu item",
+                    parent=menu)
         about = checks.step("the About window opens", weft.frame, "About")
         if about is not None:
             checks.step("About shows the version", weft.find, "0.1.0", parent=about,
                         timeout=5)
             weft.screenshot("about")
-            checks.step("close the About window", about.doActionNamed, "window.close")
+            checks.step("close the About window", weftgui.do_action, about, "window.close")
             checks.step("the About window is gone",
                         weft.wait_gone, "About", role="frame", parent=weft.app)
 
         # Style: dark, then back to following the system
-        weft.click("Main Menu", role="push button")
-        checks.step("main menu: Dark style", weft.click, "Dark", role="radio menu item")
+        open_menu()
+        checks.step("main menu: Dark style", weft.click, "Dark", role="radio menu item",
+                    parent=menu)
         weft.screenshot("dark-style")
-        weft.click("Main Menu", role="push button")
+        open_menu()
         checks.step("main menu: Follow System", weft.click, "Follow System",
-                    role="radio menu item")
+                    role="radio menu item", parent=menu)
 
-        # A demo dataset: opens if built, otherwise a toast says how to build it.
-        checks.step("click the Emoji demo", weft.click, "Open the Emoji demo dataset",
-                    role="push button")
-
-        def demo_outcome():
-            if weft.exists("Reading the dataset…", role="label") and \
-               weft.frame().name != "Weft":
-                return "opened"
+        # The demo buttons: a demo opens if it is built (or has a committed
+        # sample), otherwise a toast says how to build it.
+        def demo_outcome(demo):
+            if weft.frame().name.startswith(demo):
+                return "opened as " + weft.frame().name
             for label in weft.app.findChildren(lambda n: n.roleName == "label"):
-                if "demo dataset is not built yet" in (label.name or ""):
-                    return "toast"
+                if f"The {demo} demo is not built yet" in (label.name or ""):
+                    return "toast: " + label.name
             return None
-        outcome = checks.step("the Emoji demo opens or a toast says how to build it",
-                              weft._wait, demo_outcome, "the demo's outcome")
-        print(f"#      emoji demo: {outcome}")
-        weft.screenshot("emoji-demo")
 
-        checks.step("close the window quits weft", weft.close_window)
+        for demo, step in (("Tux Paint Stamps", "demo-tuxpaint"), ("Emoji", "demo-emoji")):
+            checks.step(f"click the {demo} demo", weft.click,
+                        f"Open the {demo} demo dataset", role="push button")
+            outcome = checks.step(f"the {demo} demo opens or a toast says how to build it",
+                                  weft._wait, lambda: demo_outcome(demo), "the demo's outcome")
+            print(f"#      {demo} demo: {outcome}")
+            weft.screenshot(step)
+
+        status = weft.close_window()
+        checks.ok(status == 0, f"closing the window quits weft (status {status})")
 
         # A folder on the command line opens as the dataset.
         with tempfile.TemporaryDirectory(prefix="weft-gui-") as tmp:
@@ -148,11 +164,16 @@ def main():
                             weft.frame, "tiny-dataset", timeout=10)
                 checks.step("the Dataset page shows the folder being read",
                             weft.find, "Reading the dataset…", role="label")
-                checks.ok(selected_tab(weft) == {"Dataset"}, "the Dataset page is selected")
+                switcher = weft.find("AdwViewSwitcher", role="page tab list")
+                checks.step("the Dataset page is selected", weft.wait_until,
+                            lambda: selected_tab(switcher) == {"Dataset"},
+                            "Dataset to be selected")
                 weft.screenshot("open-folder")
-                weft.click("Main Menu", role="push button")
+                menu = weft.find("Main Menu", role="push button")
+                weft.click("Main Menu", role="push button", parent=menu)
                 checks.step("main menu lists Recent Datasets",
-                            weft.find, "Recent Datasets", role="menu item", timeout=5)
+                            weft.find, "Recent Datasets", role="menu item", parent=menu,
+                            timeout=5)
                 weft.screenshot("recent-menu")
                 status = weft.close_window()
                 checks.ok(status == 0, f"weft exits cleanly (status {status})")
