@@ -21,11 +21,16 @@ G_DEFINE_FINAL_TYPE (WeftApplication, weft_application, ADW_TYPE_APPLICATION)
 WeftApplication *
 weft_application_new (void)
 {
-  return g_object_new (WEFT_TYPE_APPLICATION,
-                       "application-id", APP_ID,
-                       "flags", G_APPLICATION_HANDLES_OPEN,
-                       "resource-base-path", "/org/weft/Weft",
-                       NULL);
+  WeftApplication *self = g_object_new (WEFT_TYPE_APPLICATION,
+                                        "application-id", APP_ID,
+                                        "flags", G_APPLICATION_HANDLES_OPEN,
+                                        "resource-base-path", "/org/weft/Weft",
+                                        NULL);
+
+  g_application_set_option_context_parameter_string (G_APPLICATION (self), _("[FOLDER…]"));
+  g_application_set_option_context_summary (G_APPLICATION (self),
+                                            _("Opens each FOLDER as a dataset in a Weft window."));
+  return self;
 }
 
 /* A window that can take a folder: the active one while it has no dataset,

@@ -12,7 +12,9 @@
 
 #include "data/weft-audio.h"
 #include "data/weft-dataset.h"
+#include "data/weft-dataset.h"
 #include "data/weft-features.h"
+#include "data/weft-featurize.h"
 #include "data/weft-image.h"
 #include "data/weft-text.h"
 #include "graph/weft-checkpoint.h"
@@ -30,8 +32,19 @@ die (const char *what, GError *error)
   return 1;
 }
 
+static void
+on_featurize_progress (double fraction, const char *message, gpointer user_data)
+{
+  if (!isatty (STDOUT_FILENO))
+    return;
+  g_print ("\r\033[K%3.0f%%  %s", fraction * 100, message ? message : "");
+  fflush (stdout);
+}
+
+/* A dataset folder (or Fashion-MNIST IDX files) to features. Issues found
+ * while reading are counted on stderr; `weft-cli inspect` lists them. */
 static WeftFeatures *
-load_features (const char *dir, GError **error)
+load_features (const char *dir, const WeftFeatureSettings *settings, GError **error)
 {
   if (dir == NULL)
     {
@@ -45,9 +58,93 @@ load_features (const char *dir, GError **error)
     }
   if (weft_features_is_idx_dir (dir))
     return weft_features_load_idx (dir, error);
-  g_set_error (error, WEFT_ERROR, WEFT_ERROR_DATA,
-               "%s: not a dataset this version reads (expected Fashion-MNIST IDX files)", dir);
-  return NULL;
+
+  WeftDatasetLimits limits;
+  weft_dataset_limits_init (&limits);
+  /* Image sizes are checked from the header when each image is decoded;
+   * probing every header here too would double the cost of a reopen. */
+  limits.probe_images = FALSE;
+  g_autoptr(WeftDataset) ds = weft_dataset_open (dir, &limits, NULL, error);
+  if (ds == NULL)
+    return NULL;
+  g_autofree char *cache = weft_features_default_cache_dir ();
+  WeftFeatures *f = weft_featurize (ds, settings, cache, 0, on_featurize_progress, NULL, NULL, error);
+  if (isatty (STDOUT_FILENO))
+    g_print ("\r\033[K");
+  if (f && ds->issues->len > 0)
+    g_printerr ("weft-cli: %s: %u problem%s found, %d row%s left out (see weft-cli inspect)\n",
+                dir, ds->issues->len, ds->issues->len == 1 ? "" : "s",
+                ds->n_skipped, ds->n_skipped == 1 ? "" : "s");
+  if (f && f->name == NULL)
+    f->name = g_path_get_basename (ds->root);
+  return f;
+}
+
+/* Feature options shared by train and validate. */
+typedef struct {
+  int image_size, channels, mel_bands, frames, text_length, vocab_size;
+} FeatureArgs;
+
+#define FEATURE_ENTRIES(fa) \
+  { "image-size", 0, 0, G_OPTION_ARG_INT, &(fa).image_size, "Images are scaled to this many pixels square (default 32)", "N" }, \
+  { "channels", 0, 0, G_OPTION_ARG_INT, &(fa).channels, "1 for grey, 3 for colour (default 3)", "N" }, \
+  { "mel-bands", 0, 0, G_OPTION_ARG_INT, &(fa).mel_bands, "Mel bands of the audio spectrogram (default 40)", "N" }, \
+  { "frames", 0, 0, G_OPTION_ARG_INT, &(fa).frames, "Spectrogram frames of 10 ms kept per clip (default 100)", "N" }, \
+  { "text-length", 0, 0, G_OPTION_ARG_INT, &(fa).text_length, "Words kept per caption (default 16)", "N" }, \
+  { "vocab-size", 0, 0, G_OPTION_ARG_INT, &(fa).vocab_size, "Largest vocabulary (default 5000)", "N" }
+
+static gboolean
+feature_settings_from_args (WeftFeatureSettings *s, const FeatureArgs *fa, GError **error)
+{
+  g_autoptr(JsonObject) o = json_object_new ();
+  if (fa->image_size > 0) json_object_set_int_member (o, "image_size", fa->image_size);
+  if (fa->channels > 0) json_object_set_int_member (o, "image_channels", fa->channels);
+  if (fa->mel_bands > 0) json_object_set_int_member (o, "mel_bands", fa->mel_bands);
+  if (fa->frames > 0) json_object_set_int_member (o, "frames", fa->frames);
+  if (fa->text_length > 0) json_object_set_int_member (o, "text_length", fa->text_length);
+  if (fa->vocab_size > 0) json_object_set_int_member (o, "vocab_max_size", fa->vocab_size);
+  return weft_feature_settings_from_json (s, o, error);
+}
+
+/* Re-expresses token ids and labels of f in the checkpoint's vocabulary and
+ * classes, so a model is evaluated with the words and labels it learnt. */
+static void
+align_to_checkpoint (WeftFeatures *f, const WeftCheckpointInfo *info)
+{
+  if (info->vocab && f->vocab && f->text.data)
+    {
+      g_autoptr(GHashTable) ids = g_hash_table_new (g_str_hash, g_str_equal);
+      for (int i = 0; info->vocab[i]; i++)
+        g_hash_table_insert (ids, info->vocab[i], GINT_TO_POINTER (i + 1));
+      int n_f = g_strv_length (f->vocab);
+      gsize n = (gsize) f->n_rows * weft_shape_size (&f->text.shape);
+      for (gsize i = 0; i < n; i++)
+        {
+          int id = (int) f->text.data[i];
+          if (id < 0)
+            continue;
+          int mapped = id < n_f ? GPOINTER_TO_INT (g_hash_table_lookup (ids, f->vocab[id])) - 1 : -1;
+          f->text.data[i] = mapped >= 0 ? mapped : 0;   /* 0 is <unk> */
+        }
+      f->vocab_size = g_strv_length (info->vocab);
+      g_strfreev (f->vocab);
+      f->vocab = g_strdupv (info->vocab);
+    }
+  if (info->classes && f->class_names && f->label)
+    {
+      int n_f = g_strv_length (f->class_names);
+      for (int r = 0; r < f->n_rows; r++)
+        {
+          int y = (int) f->label[r], mapped = -1;
+          for (int k = 0; y >= 0 && y < n_f && info->classes[k]; k++)
+            if (g_str_equal (info->classes[k], f->class_names[y]))
+              mapped = k;
+          f->label[r] = mapped;
+        }
+      f->n_classes = g_strv_length (info->classes);
+      g_strfreev (f->class_names);
+      f->class_names = g_strdupv (info->classes);
+    }
 }
 
 static char *
@@ -68,8 +165,10 @@ static int
 cmd_validate (int argc, char **argv)
 {
   g_autofree char *data = NULL;
+  FeatureArgs fa = { 0 };
   GOptionEntry entries[] = {
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data, "Bind shapes from this dataset (default: the demo shapes)", "DIR" },
+    FEATURE_ENTRIES (fa),
     { NULL }
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new ("SPEC.json — check a model spec and print shapes, parameters and FLOPs");
@@ -88,7 +187,11 @@ cmd_validate (int argc, char **argv)
   WeftBinding b;
   if (data)
     {
-      g_autoptr(WeftFeatures) f = load_features (data, &error);
+      WeftFeatureSettings fs;
+      weft_feature_settings_init (&fs);
+      if (!feature_settings_from_args (&fs, &fa, &error))
+        return die ("validate", error);
+      g_autoptr(WeftFeatures) f = load_features (data, &fs, &error);
       if (f == NULL)
         return die ("validate", error);
       weft_features_get_binding (f, &b);
@@ -207,6 +310,7 @@ cmd_train (int argc, char **argv)
 {
   g_autofree char *data = NULL, *model = NULL, *out = NULL, *optimizer = NULL, *schedule = NULL;
   int epochs = -1, batch = -1, seed = -1, threads = 0, warmup = -1;
+  FeatureArgs fa = { 0 };
   double lr = -1, wd = -1, clip = -1, val_share = -1;
   GOptionEntry entries[] = {
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data, "Dataset folder", "DIR" },
@@ -223,6 +327,7 @@ cmd_train (int argc, char **argv)
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "BLAS threads (default: all cores)", "N" },
     { "val-share", 0, 0, G_OPTION_ARG_DOUBLE, &val_share, "Share of training rows held out for validation when the data has no validation split (default 0.1)", "X" },
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Write the checkpoint here (after every epoch)", "CKPT" },
+    FEATURE_ENTRIES (fa),
     { NULL }
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new ("— train a model spec on a dataset");
@@ -265,7 +370,12 @@ cmd_train (int argc, char **argv)
   g_autoptr(WeftSpec) spec = weft_spec_load (model, &error);
   if (spec == NULL)
     return die ("train", error);
-  g_autoptr(WeftFeatures) f = load_features (data, &error);
+  WeftFeatureSettings fs;
+  weft_feature_settings_init (&fs);
+  if (!feature_settings_from_args (&fs, &fa, &error))
+    return die ("train", error);
+  c.features = weft_feature_settings_to_json (&fs);
+  g_autoptr(WeftFeatures) f = load_features (data, &fs, &error);
   if (f == NULL)
     return die ("train", error);
   int n_val;
@@ -382,13 +492,23 @@ cmd_eval (int argc, char **argv)
       return 2;
     }
   weft_blas_set_threads (threads);
-  g_autoptr(WeftFeatures) f = load_features (data, &error);
-  if (f == NULL)
-    return die ("eval", error);
   WeftCheckpointInfo info;
   g_autoptr(WeftGraph) g = weft_checkpoint_load (ckpt, batch, &info, &error);
   if (g == NULL)
     return die ("eval", error);
+  /* Featurise exactly as for training. */
+  WeftFeatureSettings fs;
+  weft_feature_settings_init (&fs);
+  if (info.training && json_object_has_member (info.training, "features") &&
+      !weft_feature_settings_from_json (&fs, json_object_get_object_member (info.training, "features"), &error))
+    return die ("eval", error);
+  g_autoptr(WeftFeatures) f = load_features (data, &fs, &error);
+  if (f == NULL)
+    {
+      weft_checkpoint_info_clear (&info);
+      return die ("eval", error);
+    }
+  align_to_checkpoint (f, &info);
   weft_checkpoint_info_clear (&info);
 
   WeftBinding want, have;

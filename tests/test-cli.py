@@ -115,6 +115,25 @@ with tempfile.TemporaryDirectory() as tmp:
                        "--epochs", "2", "--batch", "16", "--threads", "1")
     check("diverging run exits 1 with advice", rc == 1 and "diverged" in err and "learning rate" in err, err)
 
+    # A dataset folder: the committed Emoji sample, featurised into a
+    # private cache, inspected, trained on and evaluated.
+    sample = os.path.join(src, "data", "emoji", "sample")
+    if os.path.isdir(sample):
+        os.environ["XDG_CACHE_HOME"] = os.path.join(tmp, "cache")
+        rc, out, err = run("inspect", sample)
+        pairs = last_pairs(out) if rc == 0 else {}
+        check("inspect the emoji sample", rc == 0 and int(pairs.get("rows", 0)) >= 200 and
+              pairs.get("labels") == "9", out + err)
+        ck2 = os.path.join(tmp, "emoji.safetensors")
+        rc, out, err = run("train", "--data", sample, "--model",
+                           os.path.join(src, "data", "models", "late-fusion.json"),
+                           "--epochs", "2", "--batch", "16", "--threads", "1", "--out", ck2)
+        check("train late fusion on a dataset folder", rc == 0 and "accuracy=" in out.splitlines()[-1], out + err)
+        rc, out, err = run("eval", "--data", sample, "--checkpoint", ck2)
+        check("eval it with the checkpoint's feature settings", rc == 0 and "accuracy=" in out, out + err)
+    rc, out, err = run("inspect", os.path.join(tmp, "nope"))
+    check("inspect a missing folder fails", rc != 0 and "nope" in err, err)
+
 print(f"1..{len(results)}")
 for i, (name, ok, detail) in enumerate(results, 1):
     print(f"{'ok' if ok else 'not ok'} {i} - {name}")

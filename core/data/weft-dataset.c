@@ -25,6 +25,7 @@ weft_dataset_limits_init (WeftDatasetLimits *l)
   l->max_image_pixels = 40000000;
   l->max_audio_seconds = 30.0;
   l->max_text_bytes = 64 * 1024;
+  l->probe_images = TRUE;
 }
 
 static void
@@ -445,7 +446,7 @@ take_file (Reader *r, int row, const char *rel, const char *shown, FileKind forc
   switch (kind)
     {
     case KIND_IMAGE:
-      if (check_image (r, row, shown, path))
+      if (!r->ds->limits.probe_images || check_image (r, row, shown, path))
         *slot = g_steal_pointer (&path);
       break;
     case KIND_AUDIO:

@@ -52,6 +52,9 @@ typedef struct {
                                 decoding; larger images are refused */
   double max_audio_seconds;  /* only this much of each clip is read */
   gsize max_text_bytes;      /* longer captions are cut (with an issue) */
+  gboolean probe_images;     /* read every image header now (default TRUE);
+                                FALSE leaves the size check to decoding,
+                                which keeps reopening a large set fast */
 } WeftDatasetLimits;
 
 void weft_dataset_limits_init (WeftDatasetLimits *l); /* 40 Mpx, 30 s, 64 KiB */

@@ -53,6 +53,7 @@ void
 weft_train_config_clear (WeftTrainConfig *c)
 {
   g_clear_pointer (&c->checkpoint_path, g_free);
+  g_clear_pointer (&c->features, json_object_unref);
 }
 
 gboolean
@@ -77,6 +78,12 @@ weft_train_config_from_json (WeftTrainConfig *c, JsonObject *o, GError **error)
           }
         *ints[i].dst = (int) v;
       }
+  JsonNode *fm = json_object_get_member (o, "features");
+  if (fm && JSON_NODE_HOLDS_OBJECT (fm))
+    {
+      g_clear_pointer (&c->features, json_object_unref);
+      c->features = json_object_ref (json_node_get_object (fm));
+    }
   if (json_object_has_member (o, "seed"))
     c->seed = (guint64) json_object_get_int_member (o, "seed");
   if (json_object_has_member (o, "val_share"))
@@ -101,6 +108,8 @@ weft_train_config_to_json (const WeftTrainConfig *c)
   json_object_set_int_member (o, "seed", (gint64) c->seed);
   json_object_set_int_member (o, "threads", c->threads);
   json_object_set_double_member (o, "val_share", c->val_share);
+  if (c->features)
+    json_object_set_object_member (o, "features", json_object_ref (c->features));
   return o;
 }
 
@@ -167,6 +176,7 @@ weft_trainer_new (WeftGraph *graph, const WeftFeatures *features,
   self->features = features;
   self->config = *config;
   self->config.checkpoint_path = g_strdup (config->checkpoint_path);
+  self->config.features = config->features ? json_object_ref (config->features) : NULL;
   return self;
 }
 

@@ -19,6 +19,8 @@ typedef struct {
   int threads;               /* BLAS threads; 0: environment / cores */
   double val_share;          /* used when the data has no validation rows */
   char *checkpoint_path;     /* saved after every good epoch; NULL: none */
+  JsonObject *features;      /* feature settings, kept with the checkpoint so
+                                evaluation featurises the same way; may be NULL */
 } WeftTrainConfig;
 
 void        weft_train_config_init (WeftTrainConfig *c);

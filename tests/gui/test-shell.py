@@ -64,6 +64,22 @@ def main():
             checks.ok((role, name) in index, f"there is a {role} '{name}'")
         weft.screenshot("welcome")
 
+        # Open Dataset Folder… shows GTK's folder chooser (no portal here).
+        checks.step("click Open Dataset Folder…", weft.click, "Open Dataset Folder…",
+                    role="push button")
+        chooser = checks.step("the folder chooser opens", weft.frame, "Open Dataset Folder")
+        if chooser is not None:
+            weft.screenshot("folder-chooser")
+            # GTK 4.8 names its mnemonic buttons oddly ("_Cancel Cancel").
+            cancel = [nodes[0] for (role, name), nodes in weft.index(chooser).items()
+                      if role == "push button" and name.endswith("Cancel")]
+            checks.ok(len(cancel) == 1, "the folder chooser has a Cancel button")
+            if cancel:
+                checks.step("cancel the folder chooser", weftgui.do_action, cancel[0], "click")
+                checks.step("the folder chooser is gone", weft.wait_window_gone,
+                            "Open Dataset Folder")
+            checks.ok(weft.frame().name == "Weft", "cancelling opens nothing")
+
         # The header's view switcher (the narrow one and the bottom bar hold
         # the same four tabs again).
         switcher = weft.find("AdwViewSwitcher", role="page tab list")
@@ -106,7 +122,7 @@ def main():
             checks.step("close the Keyboard Shortcuts window",
                         weftgui.do_action, shortcuts, "window.close")
             checks.step("the Keyboard Shortcuts window is gone",
-                        weft.wait_gone, "Keyboard Shortcuts", role="frame", parent=weft.app)
+                        weft.wait_window_gone, "Keyboard Shortcuts")
 
         # Main menu -> About Weft
         open_menu()
@@ -118,8 +134,7 @@ def main():
                         timeout=5)
             weft.screenshot("about")
             checks.step("close the About window", weftgui.do_action, about, "window.close")
-            checks.step("the About window is gone",
-                        weft.wait_gone, "About", role="frame", parent=weft.app)
+            checks.step("the About window is gone", weft.wait_window_gone, "About")
 
         # Style: dark, then back to following the system
         open_menu()
@@ -144,7 +159,7 @@ def main():
             checks.step(f"click the {demo} demo", weft.click,
                         f"Open the {demo} demo dataset", role="push button")
             outcome = checks.step(f"the {demo} demo opens or a toast says how to build it",
-                                  weft._wait, lambda: demo_outcome(demo), "the demo's outcome")
+                                  weft.wait_until, lambda: demo_outcome(demo), "the demo's outcome")
             print(f"#      {demo} demo: {outcome}")
             weft.screenshot(step)
 

@@ -285,8 +285,10 @@ class Weft:
         def probe():
             for child in self.app.children:
                 try:
-                    if child.roleName in ("frame", "window", "dialog") and \
-                       (name is None or child.name == name):
+                    # GTK 4.8 gives dialogs odd roles (a file chooser is a
+                    # 'filler'), so a named window may have any role.
+                    if child.name == name if name is not None else \
+                       child.roleName in ("frame", "window", "dialog"):
                         return child
                 except Exception:
                     continue
@@ -294,7 +296,18 @@ class Weft:
         return self.wait_until(probe, f"window '{name or '*'}'", timeout)
 
     def frame_names(self):
-        return [c.name for c in self.app.children]
+        """Titles of weft's top-level windows."""
+        names = []
+        for child in self.app.children:
+            try:
+                names.append(child.name)
+            except Exception:  # closing right now
+                continue
+        return names
+
+    def wait_window_gone(self, name, timeout=None):
+        self.wait_until(lambda: name not in self.frame_names(),
+                        f"window '{name}' to close", timeout)
 
     # -- acting ------------------------------------------------------------
 
