@@ -1,0 +1,62 @@
+/* weft-project.h — a Weft project (*.weft): the dataset it works on, the
+ * feature settings, the model spec, the training settings and the history
+ * of runs. A GObject, because the application binds its pages to it.
+ *
+ * File format (JSON, written atomically: temporary file + rename):
+ *   {
+ *     "weft_project": 1,
+ *     "dataset":  "relative/or/absolute/folder",   (relative to the file)
+ *     "features": { feature settings, see weft-featurize.h },
+ *     "model":    { a model spec, see weft-spec.h },
+ *     "training": { training settings, see weft-trainer.h },
+ *     "runs":     [ { "id": "run-1", "started": ISO-8601, "template": ...,
+ *                     "settings": {...}, "epochs": [ {metrics}... ],
+ *                     "checkpoint": "file", "state": "finished" } ... ]
+ *   }
+ * Unknown members are kept, so newer files survive a round trip.
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+#include "graph/weft-spec.h"
+
+G_BEGIN_DECLS
+
+#define WEFT_TYPE_PROJECT (weft_project_get_type ())
+G_DECLARE_FINAL_TYPE (WeftProject, weft_project, WEFT, PROJECT, GObject)
+
+WeftProject *weft_project_new  (void);
+WeftProject *weft_project_load (GFile *file, GError **error);
+/* Saves to file (and remembers it); clears "modified". */
+gboolean     weft_project_save (WeftProject *self, GFile *file, GError **error);
+
+/* Borrowed; NULL for a project never saved. */
+GFile       *weft_project_get_file (WeftProject *self);
+gboolean     weft_project_get_modified (WeftProject *self);
+void         weft_project_set_modified (WeftProject *self, gboolean modified);
+
+/* The dataset folder as an absolute path (borrowed), or NULL. */
+const char  *weft_project_get_dataset (WeftProject *self);
+void         weft_project_set_dataset (WeftProject *self, const char *path);
+
+/* Borrowed JSON members; setters take a new reference and mark modified. */
+JsonObject  *weft_project_get_features (WeftProject *self);
+void         weft_project_set_features (WeftProject *self, JsonObject *features);
+JsonObject  *weft_project_get_training (WeftProject *self);
+void         weft_project_set_training (WeftProject *self, JsonObject *training);
+
+/* Borrowed; may be NULL. set takes a copy. */
+const WeftSpec *weft_project_get_model (WeftProject *self);
+void            weft_project_set_model (WeftProject *self, const WeftSpec *spec);
+
+/* Runs, oldest first (borrowed JSON objects). */
+guint        weft_project_get_n_runs (WeftProject *self);
+JsonObject  *weft_project_get_run (WeftProject *self, guint i);
+void         weft_project_add_run (WeftProject *self, JsonObject *run);
+
+/* The whole project as JSON text (pretty); caller frees. */
+char        *weft_project_to_data (WeftProject *self, const char *base_dir);
+
+G_END_DECLS

@@ -1,0 +1,108 @@
+/* test-project.c — .weft project files: a lossless round trip (unknown
+ * members kept, dataset stored relative to the project), atomic saves that
+ * leave no temporary file, and clear errors for damaged files. */
+#include <string.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "weft-error.h"
+#include "weft-project.h"
+
+static const char *project_json =
+  "{\"weft_project\": 1, \"dataset\": \"data/emoji\","
+  " \"features\": {\"image_size\": 32},"
+  " \"model\": {\"weft_model\": 1, \"inputs\": [{\"id\": \"image\", \"modality\": \"image\"}],"
+  "   \"nodes\": [{\"id\": \"f\", \"type\": \"flatten\", \"inputs\": [\"image\"]}]},"
+  " \"training\": {\"epochs\": 3},"
+  " \"runs\": [{\"id\": \"run-1\", \"epochs\": [{\"loss\": 0.5}]}],"
+  " \"future_member\": [1, 2]}";
+
+static void
+test_roundtrip (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("weft-project-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "a.weft", NULL);
+  g_assert_true (g_file_set_contents (path, project_json, -1, NULL));
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  GError *error = NULL;
+  g_autoptr(WeftProject) p = weft_project_load (file, &error);
+  g_assert_no_error (error);
+  g_autofree char *expect_ds = g_build_filename (dir, "data", "emoji", NULL);
+  g_assert_cmpstr (weft_project_get_dataset (p), ==, expect_ds);
+  g_assert_cmpuint (weft_project_get_n_runs (p), ==, 1);
+  g_assert_nonnull (weft_project_get_model (p));
+  g_assert_false (weft_project_get_modified (p));
+
+  g_autofree char *path2 = g_build_filename (dir, "b.weft", NULL);
+  g_autoptr(GFile) file2 = g_file_new_for_path (path2);
+  g_assert_true (weft_project_save (p, file2, &error));
+  g_assert_no_error (error);
+  g_autoptr(WeftProject) q = weft_project_load (file2, &error);
+  g_assert_no_error (error);
+  g_autofree char *t1 = weft_project_to_data (p, dir);
+  g_autofree char *t2 = weft_project_to_data (q, dir);
+  g_assert_cmpstr (t1, ==, t2);
+  g_assert_nonnull (strstr (t1, "\"future_member\""));
+  g_assert_nonnull (strstr (t1, "\"dataset\" : \"data/emoji\""));
+
+  /* no temporary files left beside the saved one */
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  int n = 0;
+  while (g_dir_read_name (d))
+    n++;
+  g_assert_cmpint (n, ==, 2);
+  g_unlink (path);
+  g_unlink (path2);
+  g_rmdir (dir);
+}
+
+static void
+assert_load_error (const char *content, const char *expect)
+{
+  g_autofree char *dir = g_dir_make_tmp ("weft-project-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "bad.weft", NULL);
+  g_assert_true (g_file_set_contents (path, content, -1, NULL));
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  GError *error = NULL;
+  g_assert_null (weft_project_load (file, &error));
+  g_assert_error (error, WEFT_ERROR, WEFT_ERROR_DATA);
+  if (strstr (error->message, expect) == NULL)
+    g_error ("expected «%s» in «%s»", expect, error->message);
+  g_assert_true (g_str_has_prefix (error->message, "bad.weft: "));
+  g_error_free (error);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
+static void
+test_damaged (void)
+{
+  assert_load_error ("{\"weft_project\": 1, \"runs\": [", "the file is damaged");
+  assert_load_error ("{\"hello\": 1}", "this is not a Weft project");
+  assert_load_error ("{\"weft_project\": 7}", "version is not supported");
+  assert_load_error ("{\"weft_project\": 1, \"runs\": 5}", "\"runs\" must be a list");
+  assert_load_error ("{\"weft_project\": 1, \"model\": {\"weft_model\": 1}}", "its model is invalid");
+  assert_load_error ("{\"weft_project\": 1, \"dataset\": 3}", "\"dataset\" must be a folder path");
+  assert_load_error ("\xff\xfe{}", "not UTF-8");
+}
+
+static void
+test_missing_file (void)
+{
+  g_autoptr(GFile) file = g_file_new_for_path ("/nonexistent/weft/x.weft");
+  GError *error = NULL;
+  g_assert_null (weft_project_load (file, &error));
+  g_assert_error (error, WEFT_ERROR, WEFT_ERROR_IO);
+  g_error_free (error);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/project/roundtrip-lossless", test_roundtrip);
+  g_test_add_func ("/project/damaged-files", test_damaged);
+  g_test_add_func ("/project/missing-file", test_missing_file);
+  return g_test_run ();
+}
