@@ -41,16 +41,25 @@ weft_window_get_dataset_folder (WeftWindow *self)
   return self->dataset_folder;
 }
 
+/**
+ * weft_window_show_toast:
+ * @message: plain text (not markup), typically naming a file
+ *
+ * Shows @message in a toast for a few seconds.
+ */
 void
 weft_window_show_toast (WeftWindow *self,
                         const char *message)
 {
+  g_autofree char *escaped = NULL;
   AdwToast *toast;
 
   g_return_if_fail (WEFT_IS_WINDOW (self));
   g_return_if_fail (message != NULL);
 
-  toast = adw_toast_new (message);
+  /* Toast titles are Pango markup; a folder may well be called "R&D". */
+  escaped = g_markup_escape_text (message, -1);
+  toast = adw_toast_new (escaped);
   adw_toast_set_timeout (toast, 8);
   g_set_weak_pointer (&self->toast, toast);
   adw_toast_overlay_add_toast (self->toast_overlay, toast);

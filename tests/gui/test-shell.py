@@ -9,6 +9,7 @@ Exit status: 0 pass, 1 fail, 77 skip (no DISPLAY). Run through meson
 by hand: WEFT_BUILD_DIR=BUILD xvfb-run -a dbus-run-session tests/gui/test-shell.py
 """
 import os
+import subprocess
 import sys
 import tempfile
 
@@ -41,8 +42,8 @@ def selected_tab(switcher):
 
 def unnamed_widgets(weft):
     return [f"{n.roleName} in {n.parent.roleName} '{n.parent.name}'"
-            for n in weft.app.findChildren(lambda n: n.roleName in INTERACTIVE)
-            if not n.name]
+            for (role, name), nodes in weft.index().items() if role in INTERACTIVE and not name
+            for n in nodes]
 
 
 def main():
@@ -150,9 +151,9 @@ def main():
         def demo_outcome(demo):
             if weft.frame().name.startswith(demo):
                 return "opened as " + weft.frame().name
-            for label in weft.app.findChildren(lambda n: n.roleName == "label"):
-                if f"The {demo} demo is not built yet" in (label.name or ""):
-                    return "toast: " + label.name
+            for role, name in weft.index():
+                if role == "label" and f"The {demo} demo is not built yet" in name:
+                    return "toast: " + name
             return None
 
         for demo, step in (("Tux Paint Stamps", "demo-tuxpaint"), ("Emoji", "demo-emoji")):
@@ -163,16 +164,31 @@ def main():
             print(f"#      {demo} demo: {outcome}")
             weft.screenshot(step)
 
-        status = weft.close_window()
-        checks.ok(status == 0, f"closing the window quits weft (status {status})")
-
-        # A folder on the command line opens as the dataset.
         with tempfile.TemporaryDirectory(prefix="weft-gui-") as tmp:
             folder = os.path.join(tmp, "tiny-dataset")
             os.makedirs(os.path.join(folder, "images"))
             with open(os.path.join(folder, "metadata.csv"), "w") as f:
                 f.write("image_file_name,text,label\nimages/a.png,a red square,red\n")
 
+            # `weft DIR` while weft runs: the running instance opens DIR, in a
+            # new window if this one already shows a dataset (a demo opened
+            # above), else in this one.
+            had_dataset = weft.frame().name != "Weft"
+            remote = subprocess.run([weft.binary, folder], env=weft.env(), timeout=60,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            checks.ok(remote.returncode == 0, "a second `weft DIR` hands DIR over and exits")
+            opened = checks.step("the running weft opens DIR", weft.frame, "tiny-dataset")
+            if opened is not None and had_dataset:
+                checks.ok(len(weft.frame_names()) == 2, "it opens in a second window")
+                checks.step("close the second window", weftgui.do_action, opened,
+                            "window.close")
+                checks.step("the second window is gone", weft.wait_window_gone,
+                            "tiny-dataset")
+
+            status = weft.close_window()
+            checks.ok(status == 0, f"closing the last window quits weft (status {status})")
+
+            # A folder on the command line of a fresh weft opens as the dataset.
             frame = checks.step("weft DIR starts", weft.start, folder)
             if frame is not None:
                 checks.step("window title is the folder name",
