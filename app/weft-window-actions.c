@@ -22,8 +22,8 @@ static const WeftDemo weft_demos[] = {
     "data/emoji/build.py" },
   { "tuxpaint", N_("Tux Paint Stamps"),
     "data/tuxpaint/build.py" },
-  { "av-fashion-mnist", N_("AV-Fashion-MNIST"),
-    "data/av-fashion-mnist/build.py" },
+  { "av-fashion", N_("AV-Fashion-MNIST"),
+    "data/av-fashion/build.py" },
 };
 
 static const WeftDemo *
