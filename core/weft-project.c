@@ -25,6 +25,11 @@ G_DEFINE_FINAL_TYPE (WeftProject, weft_project, G_TYPE_OBJECT)
 enum { PROP_0, PROP_FILE, PROP_MODIFIED, PROP_DATASET, N_PROPS };
 static GParamSpec *properties[N_PROPS];
 
+enum { CHANGED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+#define AUTOSAVE_OF "autosave_of"
+
 static void
 weft_project_finalize (GObject *object)
 {
@@ -65,6 +70,11 @@ weft_project_class_init (WeftProjectClass *klass)
   properties[PROP_DATASET] = g_param_spec_string ("dataset", NULL, NULL, NULL,
                                                   G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /* Each modification, so that autosave can follow edits that happen while
+   * the project is already modified ("notify::modified" fires only once). */
+  signals[CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                   0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -96,10 +106,15 @@ weft_project_get_modified (WeftProject *self)
 void
 weft_project_set_modified (WeftProject *self, gboolean modified)
 {
-  if (self->modified == modified)
-    return;
-  self->modified = modified;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODIFIED]);
+  g_return_if_fail (WEFT_IS_PROJECT (self));
+
+  if (self->modified != modified)
+    {
+      self->modified = modified;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODIFIED]);
+    }
+  if (modified)
+    g_signal_emit (self, signals[CHANGED], 0);
 }
 
 const char *
@@ -372,4 +387,79 @@ weft_project_save (WeftProject *self, GFile *file, GError **error)
     }
   weft_project_set_modified (self, FALSE);
   return TRUE;
+}
+
+char *
+weft_project_dup_autosave_dir (void)
+{
+  return g_build_filename (g_get_user_state_dir (), "weft", "autosave", NULL);
+}
+
+gboolean
+weft_project_save_autosave (WeftProject *self, GFile *file, GError **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(GFile) dir = NULL;
+  g_autoptr(GError) local = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *path = NULL;
+  JsonObject *o;
+
+  g_return_val_if_fail (WEFT_IS_PROJECT (self), FALSE);
+  g_return_val_if_fail (G_IS_FILE (file), FALSE);
+
+  path = g_file_get_path (file);
+  if (path == NULL)
+    return fail (error, file, "only local files can be saved");
+
+  /* No base folder: an autosave copy lives far from the dataset. */
+  text = weft_project_to_data (self, NULL);
+  if (!json_parser_load_from_data (parser, text, -1, &local))
+    g_assert_not_reached ();
+  o = json_node_get_object (json_parser_get_root (parser));
+  if (self->file != NULL)
+    {
+      g_autofree char *uri = g_file_get_uri (self->file);
+      json_object_set_string_member (o, AUTOSAVE_OF, uri);
+    }
+  json_generator_set_pretty (gen, TRUE);
+  json_generator_set_indent (gen, 2);
+  json_generator_set_root (gen, json_parser_get_root (parser));
+  out = json_generator_to_data (gen, NULL);
+
+  dir = g_file_get_parent (file);
+  if (dir != NULL && !g_file_make_directory_with_parents (dir, NULL, &local) &&
+      !g_error_matches (local, G_IO_ERROR, G_IO_ERROR_EXISTS))
+    {
+      g_set_error (error, WEFT_ERROR, WEFT_ERROR_IO, "%s", local->message);
+      return FALSE;
+    }
+  g_clear_error (&local);
+  if (!g_file_set_contents_full (path, out, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &local))
+    {
+      g_set_error (error, WEFT_ERROR, WEFT_ERROR_IO, "%s", local->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+WeftProject *
+weft_project_load_autosave (GFile *file, GError **error)
+{
+  g_autoptr(WeftProject) self = weft_project_load (file, error);
+  JsonNode *of;
+
+  if (self == NULL)
+    return NULL;
+
+  g_clear_object (&self->file);
+  of = self->extra ? json_object_get_member (self->extra, AUTOSAVE_OF) : NULL;
+  if (of != NULL && JSON_NODE_HOLDS_VALUE (of) && json_node_get_value_type (of) == G_TYPE_STRING)
+    self->file = g_file_new_for_uri (json_node_get_string (of));
+  if (of != NULL)
+    json_object_remove_member (self->extra, AUTOSAVE_OF);
+  self->modified = TRUE;
+  return g_steal_pointer (&self);
 }

@@ -14,6 +14,14 @@
  *                     "checkpoint": "file", "state": "finished" } ... ]
  *   }
  * Unknown members are kept, so newer files survive a round trip.
+ *
+ * Autosave copies (weft_project_save_autosave) are the same format with the
+ * dataset always absolute and one more member, "autosave_of": the URI of
+ * the project file they stand for (absent for a never-saved project).
+ *
+ * Signals: "changed" is emitted on every modification (each setter), also
+ * when the project was already modified; "notify::modified" only when the
+ * flag flips.
  */
 #pragma once
 
@@ -58,5 +66,14 @@ void         weft_project_add_run (WeftProject *self, JsonObject *run);
 
 /* The whole project as JSON text (pretty); caller frees. */
 char        *weft_project_to_data (WeftProject *self, const char *base_dir);
+
+/* Where autosave copies live: $XDG_STATE_HOME/weft/autosave; caller frees. */
+char        *weft_project_dup_autosave_dir (void);
+/* Writes an autosave copy to file atomically; the project's file and
+ * "modified" are left as they are. */
+gboolean     weft_project_save_autosave (WeftProject *self, GFile *file, GError **error);
+/* Reads an autosave copy: the result's file is the project file it stands
+ * for (NULL if it was never saved) and it is modified. Caller owns it. */
+WeftProject *weft_project_load_autosave (GFile *file, GError **error);
 
 G_END_DECLS

@@ -97,6 +97,91 @@ test_missing_file (void)
   g_error_free (error);
 }
 
+static void
+count_cb (WeftProject *p, guint *n)
+{
+  (*n)++;
+}
+
+/* "changed" follows every edit, "notify::modified" only the first. */
+static void
+test_changed_signal (void)
+{
+  g_autoptr(WeftProject) p = weft_project_new ();
+  g_autoptr(JsonObject) features = json_object_new ();
+  guint changed = 0, notified = 0;
+
+  g_signal_connect (p, "changed", G_CALLBACK (count_cb), &changed);
+  g_signal_connect (p, "notify::modified", G_CALLBACK (count_cb), &notified);
+  weft_project_set_dataset (p, "/data/a");
+  weft_project_set_dataset (p, "/data/a");   /* no change, no signal */
+  weft_project_set_features (p, features);
+  weft_project_set_dataset (p, "/data/b");
+  g_assert_cmpuint (changed, ==, 3);
+  g_assert_cmpuint (notified, ==, 1);
+  g_assert_true (weft_project_get_modified (p));
+  weft_project_set_modified (p, FALSE);
+  g_assert_cmpuint (changed, ==, 3);
+  g_assert_cmpuint (notified, ==, 2);
+}
+
+/* An autosave copy leaves the project as it is, keeps the dataset absolute
+ * and comes back modified, standing for the original file. */
+static void
+test_autosave_roundtrip (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("weft-project-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "a.weft", NULL);
+  g_autofree char *auto_path = g_build_filename (dir, "state", "autosave", "x.weft", NULL);
+  g_autofree char *dataset = g_build_filename (dir, "data", "emoji", NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFile) auto_file = g_file_new_for_path (auto_path);
+  g_autoptr(WeftProject) p = weft_project_new ();
+  g_autoptr(WeftProject) q = NULL;
+  g_autoptr(WeftProject) r = NULL;
+  g_autofree char *autosave_dir = weft_project_dup_autosave_dir ();
+  GError *error = NULL;
+
+  g_assert_true (g_str_has_suffix (autosave_dir, "/weft/autosave"));
+
+  /* never saved: no "autosave_of", no file after loading */
+  weft_project_set_dataset (p, dataset);
+  g_assert_true (weft_project_save_autosave (p, auto_file, &error));
+  g_assert_no_error (error);
+  g_assert_true (weft_project_get_modified (p));
+  g_assert_null (weft_project_get_file (p));
+  q = weft_project_load_autosave (auto_file, &error);
+  g_assert_no_error (error);
+  g_assert_null (weft_project_get_file (q));
+  g_assert_true (weft_project_get_modified (q));
+  g_assert_cmpstr (weft_project_get_dataset (q), ==, dataset);
+
+  /* saved: stands for its file, and saving it again writes no autosave_of */
+  g_assert_true (weft_project_save (p, file, &error));
+  weft_project_set_modified (p, TRUE);
+  g_assert_true (weft_project_save_autosave (p, auto_file, &error));
+  g_assert_no_error (error);
+  g_assert_true (weft_project_get_file (p) == file);
+  r = weft_project_load_autosave (auto_file, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_file_equal (weft_project_get_file (r), file));
+  g_assert_true (weft_project_get_modified (r));
+  g_assert_cmpstr (weft_project_get_dataset (r), ==, dataset);
+  {
+    g_autofree char *text = weft_project_to_data (r, dir);
+    g_assert_null (strstr (text, "autosave_of"));
+    g_assert_nonnull (strstr (text, "\"dataset\" : \"data/emoji\""));
+  }
+
+  g_unlink (auto_path);
+  g_unlink (path);
+  g_autofree char *auto_dir = g_path_get_dirname (auto_path);
+  g_autofree char *state_dir = g_path_get_dirname (auto_dir);
+  g_rmdir (auto_dir);
+  g_rmdir (state_dir);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -104,5 +189,7 @@ main (int argc, char **argv)
   g_test_add_func ("/project/roundtrip-lossless", test_roundtrip);
   g_test_add_func ("/project/damaged-files", test_damaged);
   g_test_add_func ("/project/missing-file", test_missing_file);
+  g_test_add_func ("/project/changed-signal", test_changed_signal);
+  g_test_add_func ("/project/autosave-roundtrip", test_autosave_roundtrip);
   return g_test_run ();
 }

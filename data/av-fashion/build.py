@@ -66,6 +66,7 @@ KNOBS = {
     # audio: clips per class in each split's pool, SNR range (dB).
     "clips_train": 40, "clips_validation": 10, "clips_test": 20,
     "snr_min": -6.0, "snr_max": 0.0,
+    "onset_max": 0.1,              # speech starts 0-onset_max s into the 1 s clip
     # text: probability that the caption names the class, that it carries a
     # distractor naming another class, and that a related word is random.
     "p_name": 0.5, "p_distractor": 0.3, "p_random_attribute": 0.2,
@@ -305,7 +306,7 @@ def plan_clips(seed, knobs):
                     "pitch": int(rng.integers(20, 81)),
                     "noise": NOISES[int(rng.integers(len(NOISES)))],
                     "snr": round(float(rng.uniform(knobs["snr_min"], knobs["snr_max"])), 1),
-                    "onset": float(rng.random()),
+                    "onset": float(rng.random()), "onset_max": knobs["onset_max"],
                     "seed": [seed, 8, si, c, k],
                 }
     return clips
@@ -346,7 +347,7 @@ def make_clip(clip):
     x = x[:CLIP]
     rng = np.random.default_rng(clip["seed"])
     out = np.zeros(CLIP)
-    start = int(clip["onset"] * (CLIP - len(x)))
+    start = int(clip["onset"] * min(CLIP - len(x), clip["onset_max"] * RATE))
     speech_rms = np.sqrt(np.mean(x ** 2)) + 1e-12
     out[start:start + len(x)] = x / speech_rms * 0.1
     out += coloured_noise(clip["noise"], CLIP, rng) * 0.1 / 10 ** (clip["snr"] / 20)
