@@ -69,6 +69,7 @@ typedef struct {
                                 are integers); NULL if none */
   gboolean has_image, has_audio, has_text;
   int n_skipped;             /* rows (or class-folder samples) left out */
+  GHashTable *dir_cache;     /* private: folder -> canonical folder */
 } WeftDataset;
 
 WeftDataset *weft_dataset_open (const char *root, const WeftDatasetLimits *limits,

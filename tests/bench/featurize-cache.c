@@ -150,7 +150,12 @@ open_dataset (const char *dir, double *seconds)
 {
   GError *error = NULL;
   gint64 t0 = g_get_monotonic_time ();
-  WeftDataset *ds = weft_dataset_open (dir, NULL, NULL, &error);
+  /* As the app and weft-cli open a dataset for training: image sizes are
+   * checked when each image is decoded, not by a second header pass. */
+  WeftDatasetLimits limits;
+  weft_dataset_limits_init (&limits);
+  limits.probe_images = FALSE;
+  WeftDataset *ds = weft_dataset_open (dir, &limits, NULL, &error);
   *seconds = (g_get_monotonic_time () - t0) / 1e6;
   if (ds == NULL)
     die (dir, error);
