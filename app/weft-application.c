@@ -1,5 +1,6 @@
 /* weft-application.c — the Weft GTK application: app-wide actions (quit,
- * about, keyboard shortcuts, color scheme) and opening command-line folders. */
+ * about, keyboard shortcuts, color scheme), opening command-line folders and
+ * .weft projects, and offering to restore autosaved projects at startup. */
 
 #include "weft-config.h"
 
@@ -14,6 +15,8 @@ struct _WeftApplication
 
   /* Owned */
   GSettings      *settings;
+
+  gboolean        recovery_offered;
 };
 
 G_DEFINE_FINAL_TYPE (WeftApplication, weft_application, ADW_TYPE_APPLICATION)
@@ -27,24 +30,37 @@ weft_application_new (void)
                                         "resource-base-path", "/org/weft/Weft",
                                         NULL);
 
-  g_application_set_option_context_parameter_string (G_APPLICATION (self), _("[FOLDER…]"));
+  g_application_set_option_context_parameter_string (G_APPLICATION (self), _("[FOLDER…|PROJECT.weft…]"));
   g_application_set_option_context_summary (G_APPLICATION (self),
-                                            _("Opens each FOLDER as a dataset in a Weft window."));
+                                            _("Opens each FOLDER as a dataset and each "
+                                              "PROJECT.weft as a project, in a Weft window."));
   return self;
 }
 
-/* A window that can take a folder: the active one while it has no dataset,
- * otherwise a new window, so that opening never replaces someone's work. */
+/* A window that can take a folder: the active one while it is blank (no
+ * dataset, no saved or modified project), otherwise a new window, so that
+ * opening never replaces someone's work. */
 static WeftWindow *
 weft_application_find_free_window (WeftApplication *self)
 {
   GtkWindow *active = gtk_application_get_active_window (GTK_APPLICATION (self));
 
-  if (WEFT_IS_WINDOW (active) &&
-      weft_window_get_dataset_folder (WEFT_WINDOW (active)) == NULL)
+  if (WEFT_IS_WINDOW (active) && weft_window_get_blank (WEFT_WINDOW (active)))
     return WEFT_WINDOW (active);
 
   return weft_window_new (self);
+}
+
+/* Once per run, in the first window: autosaved projects of an earlier Weft
+ * that ended with unsaved changes. */
+static void
+weft_application_offer_recovery (WeftApplication *self,
+                                 WeftWindow      *window)
+{
+  if (self->recovery_offered)
+    return;
+  self->recovery_offered = TRUE;
+  weft_window_offer_recovery (window);
 }
 
 static void
@@ -56,6 +72,18 @@ weft_application_activate (GApplication *app)
     window = GTK_WINDOW (weft_window_new (WEFT_APPLICATION (app)));
 
   gtk_window_present (window);
+  weft_application_offer_recovery (WEFT_APPLICATION (app), WEFT_WINDOW (window));
+}
+
+/* By name, as a file manager would: a missing PROJECT.weft is still meant
+ * as a project (and its window then says it is missing). */
+static gboolean
+weft_application_is_project_file (GFile *file)
+{
+  g_autofree char *basename = g_file_get_basename (file);
+
+  return basename != NULL && g_str_has_suffix (basename, ".weft") &&
+         g_file_query_file_type (file, G_FILE_QUERY_INFO_NONE, NULL) != G_FILE_TYPE_DIRECTORY;
 }
 
 static void
@@ -65,14 +93,36 @@ weft_application_open (GApplication  *app,
                        const char    *hint)
 {
   WeftApplication *self = WEFT_APPLICATION (app);
+  WeftWindow *first = NULL;
 
   for (int i = 0; i < n_files; i++)
     {
-      WeftWindow *window = weft_application_find_free_window (self);
+      if (weft_application_is_project_file (files[i]))
+        {
+          GtkWindow *active = gtk_application_get_active_window (GTK_APPLICATION (self));
+          WeftWindow *window = WEFT_IS_WINDOW (active) ? WEFT_WINDOW (active)
+                                                       : weft_window_new (self);
 
-      weft_window_open_dataset (window, files[i]);
-      gtk_window_present (GTK_WINDOW (window));
+          /* Shown first, so that an error dialog has a window to sit on;
+           * the project goes to a new window unless this one is blank. */
+          gtk_window_present (GTK_WINDOW (window));
+          weft_window_open_project (window, files[i]);
+          if (first == NULL)
+            first = window;
+        }
+      else
+        {
+          WeftWindow *window = weft_application_find_free_window (self);
+
+          weft_window_open_dataset (window, files[i]);
+          gtk_window_present (GTK_WINDOW (window));
+          if (first == NULL)
+            first = window;
+        }
     }
+
+  if (first != NULL)
+    weft_application_offer_recovery (self, first);
 }
 
 static void

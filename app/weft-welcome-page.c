@@ -1,6 +1,6 @@
 /* weft-welcome-page.c — the welcome page. Its buttons are actionables for
  * win.open-folder and win.open-demo; the recent projects list comes from
- * GtkRecentManager (files ending in .weft) and activates win.open-project. */
+ * GtkRecentManager (files ending in .weft) and activates win.open-recent-project. */
 
 #include "weft-config.h"
 
@@ -62,7 +62,7 @@ weft_welcome_create_row (GtkRecentInfo *info)
     adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
   adw_action_row_add_suffix (ADW_ACTION_ROW (row), gtk_image_new_from_icon_name ("go-next-symbolic"));
   gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
-  gtk_actionable_set_action_name (GTK_ACTIONABLE (row), "win.open-project");
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (row), "win.open-recent-project");
   gtk_actionable_set_action_target_value (GTK_ACTIONABLE (row), g_variant_new_string (uri));
   gtk_accessible_update_property (GTK_ACCESSIBLE (row),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL,

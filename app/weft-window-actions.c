@@ -1,5 +1,6 @@
 /* weft-window-actions.c — the win.* actions of WeftWindow and their
- * shortcuts: open a folder, a demo, a recent folder or project; show a page. */
+ * shortcuts: open a folder, a demo, a recent folder; new, open, save and
+ * restore projects (carried out in weft-window-project.c); show a page. */
 
 #include "weft-config.h"
 
@@ -152,13 +153,53 @@ weft_window_open_recent_action (GtkWidget  *widget,
 }
 
 static void
-weft_window_open_project_action (GtkWidget  *widget,
-                                 const char *action_name,
-                                 GVariant   *param)
+weft_window_open_recent_project_action (GtkWidget  *widget,
+                                        const char *action_name,
+                                        GVariant   *param)
 {
   g_autoptr(GFile) file = g_file_new_for_uri (g_variant_get_string (param, NULL));
 
   weft_window_open_project (WEFT_WINDOW (widget), file);
+}
+
+static void
+weft_window_new_project_action (GtkWidget  *widget,
+                                const char *action_name,
+                                GVariant   *param)
+{
+  _weft_window_new_project (WEFT_WINDOW (widget));
+}
+
+static void
+weft_window_open_project_action (GtkWidget  *widget,
+                                 const char *action_name,
+                                 GVariant   *param)
+{
+  _weft_window_choose_project (WEFT_WINDOW (widget));
+}
+
+static void
+weft_window_save_action (GtkWidget  *widget,
+                         const char *action_name,
+                         GVariant   *param)
+{
+  _weft_window_save (WEFT_WINDOW (widget), FALSE);
+}
+
+static void
+weft_window_save_as_action (GtkWidget  *widget,
+                            const char *action_name,
+                            GVariant   *param)
+{
+  _weft_window_save (WEFT_WINDOW (widget), TRUE);
+}
+
+static void
+weft_window_restore_autosaves_action (GtkWidget  *widget,
+                                      const char *action_name,
+                                      GVariant   *param)
+{
+  _weft_window_restore_autosaves (WEFT_WINDOW (widget));
 }
 
 static void
@@ -186,13 +227,31 @@ _weft_window_class_actions_init (WeftWindowClass *klass)
                                    weft_window_open_demo_action);
   gtk_widget_class_install_action (widget_class, "win.open-recent", "s",
                                    weft_window_open_recent_action);
-  gtk_widget_class_install_action (widget_class, "win.open-project", "s",
+  gtk_widget_class_install_action (widget_class, "win.new-project", NULL,
+                                   weft_window_new_project_action);
+  gtk_widget_class_install_action (widget_class, "win.open-project", NULL,
                                    weft_window_open_project_action);
+  gtk_widget_class_install_action (widget_class, "win.open-recent-project", "s",
+                                   weft_window_open_recent_project_action);
+  gtk_widget_class_install_action (widget_class, "win.save", NULL,
+                                   weft_window_save_action);
+  gtk_widget_class_install_action (widget_class, "win.save-as", NULL,
+                                   weft_window_save_as_action);
+  gtk_widget_class_install_action (widget_class, "win.restore-autosaves", NULL,
+                                   weft_window_restore_autosaves_action);
   gtk_widget_class_install_action (widget_class, "win.show-page", "s",
                                    weft_window_show_page_action);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK,
                                        "win.open-folder", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_n, GDK_CONTROL_MASK,
+                                       "win.new-project", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_O, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
+                                       "win.open-project", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, GDK_CONTROL_MASK,
+                                       "win.save", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_S, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
+                                       "win.save-as", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_w, GDK_CONTROL_MASK,
                                        "window.close", NULL);
   for (guint i = 0; i < G_N_ELEMENTS (pages); i++)

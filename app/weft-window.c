@@ -132,6 +132,55 @@ _weft_window_forget_folder (WeftWindow *self,
   g_settings_set_strv (self->settings, "recent-folders", (const char * const *) recent);
 }
 
+/* Runs on a worker: reads the dataset folder (CSV/JSONL parse, file
+ * checks), which for a large set takes long enough to freeze the window. */
+static void
+weft_window_load_thread (GTask        *task,
+                         gpointer      source_object,
+                         gpointer      task_data,
+                         GCancellable *cancellable)
+{
+  GFile *folder = task_data;
+  g_autofree char *path = g_file_get_path (folder);
+  g_autoptr(GError) error = NULL;
+  WeftDatasetLimits limits;
+  WeftDataset *ds;
+
+  weft_dataset_limits_init (&limits);
+  ds = weft_dataset_open (path, &limits, cancellable, &error);
+  if (ds == NULL)
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_pointer (task, ds, (GDestroyNotify) weft_dataset_free);
+}
+
+static void
+weft_window_load_done (GObject      *source,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  WeftWindow *self = WEFT_WINDOW (source);
+  g_autoptr(GError) error = NULL;
+  WeftDataset *ds;
+
+  ds = g_task_propagate_pointer (G_TASK (result), &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;   /* another folder was opened meanwhile */
+  g_clear_object (&self->load_cancellable);
+  gtk_spinner_stop (self->dataset_spinner);
+
+  if (ds == NULL)
+    {
+      adw_status_page_set_description (self->dataset_status, error->message);
+      gtk_widget_set_visible (GTK_WIDGET (self->dataset_spinner), FALSE);
+      weft_window_show_toast (self, error->message);
+      return;
+    }
+
+  weft_dataset_page_take_dataset (self->dataset_page, ds);
+  gtk_stack_set_visible_child_name (self->dataset_stack, "page");
+}
+
 /* Shows @folder as the dataset, titled @title (or the folder's name). */
 void
 _weft_window_open_dataset_titled (WeftWindow *self,
@@ -140,6 +189,7 @@ _weft_window_open_dataset_titled (WeftWindow *self,
 {
   g_autofree char *name = NULL;
   g_autofree char *path = NULL;
+  g_autoptr(GTask) task = NULL;
   GFileType type;
 
   g_return_if_fail (WEFT_IS_WINDOW (self));
@@ -175,11 +225,25 @@ _weft_window_open_dataset_titled (WeftWindow *self,
   adw_view_switcher_title_set_subtitle (self->switcher_title, path);
 
   adw_status_page_set_title (self->dataset_status, title);
+  adw_status_page_set_description (self->dataset_status, _("Reading the dataset…"));
+  gtk_widget_set_visible (GTK_WIDGET (self->dataset_spinner), TRUE);
   gtk_spinner_start (self->dataset_spinner);
   gtk_stack_set_visible_child_name (self->dataset_stack, "dataset");
   adw_view_stack_set_visible_child_name (self->view_stack, "dataset");
 
   weft_window_remember_folder (self, folder);
+
+  /* The previous dataset's work stops; reading the new one starts on a
+   * worker and shows the Dataset page when done. */
+  weft_dataset_page_stop (self->dataset_page);
+  if (self->load_cancellable != NULL)
+    g_cancellable_cancel (self->load_cancellable);
+  g_clear_object (&self->load_cancellable);
+  self->load_cancellable = g_cancellable_new ();
+  task = g_task_new (self, self->load_cancellable, weft_window_load_done, NULL);
+  g_task_set_source_tag (task, _weft_window_open_dataset_titled);
+  g_task_set_task_data (task, g_object_ref (folder), g_object_unref);
+  g_task_run_in_thread (task, weft_window_load_thread);
 
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DATASET_FOLDER]);
 }
@@ -188,9 +252,9 @@ _weft_window_open_dataset_titled (WeftWindow *self,
  * weft_window_open_dataset:
  * @folder: a dataset folder (metadata.csv/.jsonl or class folders)
  *
- * Shows @folder as this window's dataset. This is the hook the dataset page
- * grows from: for now it titles the window, remembers the folder and shows
- * the loading state; reading the dataset will start from here.
+ * Shows @folder as this window's dataset: reads it on a worker thread
+ * (the loading state shows meanwhile), then shows the Dataset page, which
+ * featurises it in the background.
  */
 void
 weft_window_open_dataset (WeftWindow *self,
@@ -200,26 +264,17 @@ weft_window_open_dataset (WeftWindow *self,
 }
 
 /**
- * weft_window_open_project:
- * @file: a `.weft` project file
+ * weft_window_get_features:
  *
- * The hook for reopening a saved project, which arrives with the project
- * format; until then it says so instead of failing silently.
+ * Returns: (transfer none) (nullable): the features of the open dataset
+ *   once featurisation has finished (WeftDatasetPage:features), else %NULL.
  */
-void
-weft_window_open_project (WeftWindow *self,
-                          GFile      *file)
+WeftFeatures *
+weft_window_get_features (WeftWindow *self)
 {
-  g_autofree char *name = NULL;
-  g_autofree char *message = NULL;
+  g_return_val_if_fail (WEFT_IS_WINDOW (self), NULL);
 
-  g_return_if_fail (WEFT_IS_WINDOW (self));
-  g_return_if_fail (G_IS_FILE (file));
-
-  name = weft_window_dup_display_name (file);
-  message = g_strdup_printf (_("“%s” can’t be opened: this version of Weft opens "
-                               "dataset folders only"), name);
-  weft_window_show_toast (self, message);
+  return weft_dataset_page_get_features (self->dataset_page);
 }
 
 /* Menu labels parse mnemonics, and folder names may contain underscores. */
@@ -296,6 +351,10 @@ weft_window_dispose (GObject *object)
   if (self->folder_chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->folder_chooser));
   g_clear_object (&self->folder_chooser);
+  if (self->load_cancellable != NULL)
+    g_cancellable_cancel (self->load_cancellable);
+  g_clear_object (&self->load_cancellable);
+  _weft_window_project_dispose (self);
   g_clear_weak_pointer (&self->toast);
   g_clear_object (&self->dataset_folder);
   g_clear_object (&self->recent_menu);
@@ -347,6 +406,7 @@ weft_window_class_init (WeftWindowClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   g_type_ensure (WEFT_TYPE_WELCOME_PAGE);
+  g_type_ensure (WEFT_TYPE_DATASET_PAGE);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/org/weft/Weft/ui/weft-window.ui");
   gtk_widget_class_bind_template_child (widget_class, WeftWindow, switcher_title);
@@ -356,6 +416,7 @@ weft_window_class_init (WeftWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WeftWindow, welcome_page);
   gtk_widget_class_bind_template_child (widget_class, WeftWindow, dataset_status);
   gtk_widget_class_bind_template_child (widget_class, WeftWindow, dataset_spinner);
+  gtk_widget_class_bind_template_child (widget_class, WeftWindow, dataset_page);
   gtk_widget_class_bind_template_child (widget_class, WeftWindow, open_section);
 
   _weft_window_class_actions_init (klass);
@@ -376,4 +437,5 @@ weft_window_init (WeftWindow *self)
   weft_window_restore_size (self);
 
   _weft_window_dnd_init (self);
+  _weft_window_project_init (self);
 }

@@ -4,7 +4,9 @@
 
 #include <adwaita.h>
 
+#include "data/weft-features.h"
 #include "weft-application.h"
+#include "weft-project.h"
 
 G_BEGIN_DECLS
 
@@ -16,8 +18,12 @@ WeftWindow *weft_window_new                (WeftApplication *application);
 void        weft_window_open_dataset       (WeftWindow      *self,
                                             GFile           *folder);
 GFile      *weft_window_get_dataset_folder (WeftWindow      *self);
+WeftFeatures *weft_window_get_features     (WeftWindow      *self);
 void        weft_window_open_project       (WeftWindow      *self,
                                             GFile           *file);
+WeftProject *weft_window_get_project       (WeftWindow      *self);
+gboolean    weft_window_get_blank          (WeftWindow      *self);
+void        weft_window_offer_recovery     (WeftWindow      *self);
 void        weft_window_show_toast         (WeftWindow      *self,
                                             const char      *message);
 

@@ -222,7 +222,16 @@ weft_project_load (GFile *file, GError **error)
 
   if (!g_file_load_contents (file, NULL, &data, &len, NULL, &local))
     {
-      g_set_error (error, WEFT_ERROR, WEFT_ERROR_IO, "%s", local->message);
+      if (g_error_matches (local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+        {
+          g_autofree char *name = g_file_get_basename (file);
+          g_autofree char *where = g_file_get_parse_name (file);
+
+          g_set_error (error, WEFT_ERROR, WEFT_ERROR_IO, "%s: the file does not exist (%s)",
+                       name, where);
+        }
+      else
+        g_set_error (error, WEFT_ERROR, WEFT_ERROR_IO, "%s", local->message);
       return NULL;
     }
   g_autoptr(JsonParser) parser = json_parser_new ();
@@ -375,6 +384,13 @@ weft_project_save (WeftProject *self, GFile *file, GError **error)
 
   if (path == NULL)
     return fail (error, file, "only local files can be saved");
+  /* Said plainly, rather than as the temporary file GLib failed to create. */
+  if (base != NULL && !g_file_test (base, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, WEFT_ERROR, WEFT_ERROR_IO, "%s cannot be saved: the folder %s does not exist",
+                   g_file_peek_path (file), base);
+      return FALSE;
+    }
   if (!g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &local))
     {
       g_set_error (error, WEFT_ERROR, WEFT_ERROR_IO, "%s", local->message);

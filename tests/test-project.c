@@ -94,11 +94,26 @@ test_missing_file (void)
   GError *error = NULL;
   g_assert_null (weft_project_load (file, &error));
   g_assert_error (error, WEFT_ERROR, WEFT_ERROR_IO);
+  g_assert_true (g_str_has_prefix (error->message, "x.weft: the file does not exist"));
+  g_clear_error (&error);
+
+  /* saving into a folder that is not there says which folder */
+  g_autoptr(WeftProject) p = weft_project_new ();
+  g_assert_false (weft_project_save (p, file, &error));
+  g_assert_error (error, WEFT_ERROR, WEFT_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "the folder /nonexistent/weft does not exist"));
+  g_assert_null (weft_project_get_file (p));
   g_error_free (error);
 }
 
 static void
 count_cb (WeftProject *p, guint *n)
+{
+  (*n)++;
+}
+
+static void
+count_notify_cb (WeftProject *p, GParamSpec *pspec, guint *n)
 {
   (*n)++;
 }
@@ -112,7 +127,7 @@ test_changed_signal (void)
   guint changed = 0, notified = 0;
 
   g_signal_connect (p, "changed", G_CALLBACK (count_cb), &changed);
-  g_signal_connect (p, "notify::modified", G_CALLBACK (count_cb), &notified);
+  g_signal_connect (p, "notify::modified", G_CALLBACK (count_notify_cb), &notified);
   weft_project_set_dataset (p, "/data/a");
   weft_project_set_dataset (p, "/data/a");   /* no change, no signal */
   weft_project_set_features (p, features);

@@ -149,7 +149,8 @@ def main():
         # The demo buttons: a demo opens if it is built (or has a committed
         # sample), otherwise a toast says how to build it.
         def demo_outcome(demo):
-            if weft.frame().name.startswith(demo):
+            # A dataset makes the project modified: "• Emoji (sample)".
+            if weft.frame().name.removeprefix("• ").startswith(demo):
                 return "opened as " + weft.frame().name
             for role, name in weft.index():
                 if role == "label" and f"The {demo} demo is not built yet" in name:
@@ -177,22 +178,22 @@ def main():
             remote = subprocess.run([weft.binary, folder], env=weft.env(), timeout=60,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             checks.ok(remote.returncode == 0, "a second `weft DIR` hands DIR over and exits")
-            opened = checks.step("the running weft opens DIR", weft.frame, "tiny-dataset")
+            opened = checks.step("the running weft opens DIR", weft.frame, "• tiny-dataset")
             if opened is not None and had_dataset:
                 checks.ok(len(weft.frame_names()) == 2, "it opens in a second window")
-                checks.step("close the second window", weftgui.do_action, opened,
-                            "window.close")
+                checks.step("close the second window, discarding its project",
+                            weft.close_window, "• tiny-dataset", discard=True)
                 checks.step("the second window is gone", weft.wait_window_gone,
-                            "tiny-dataset")
+                            "• tiny-dataset")
 
-            status = weft.close_window()
+            status = weft.close_window(discard=True)
             checks.ok(status == 0, f"closing the last window quits weft (status {status})")
 
             # A folder on the command line of a fresh weft opens as the dataset.
             frame = checks.step("weft DIR starts", weft.start, folder)
             if frame is not None:
-                checks.step("window title is the folder name",
-                            weft.frame, "tiny-dataset", timeout=10)
+                checks.step("window title is the folder name, marked modified",
+                            weft.frame, "• tiny-dataset", timeout=10)
                 checks.step("the Dataset page shows the folder being read",
                             weft.find, "Reading the dataset…", role="label")
                 switcher = weft.find("AdwViewSwitcher", role="page tab list")
@@ -206,7 +207,7 @@ def main():
                             weft.find, "Recent Datasets", role="menu item", parent=menu,
                             timeout=5)
                 weft.screenshot("recent-menu")
-                status = weft.close_window()
+                status = weft.close_window(discard=True)
                 checks.ok(status == 0, f"weft exits cleanly (status {status})")
 
     return checks.exit()

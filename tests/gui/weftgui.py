@@ -122,6 +122,7 @@ class Weft:
         self.home = None
         self.shot_index = 0
         self.compositor = None
+        self.extra_env = {}  # more variables for weft (test hooks)
         os.makedirs(self.screenshot_dir, exist_ok=True)
         for old in os.listdir(self.screenshot_dir):
             if old.endswith(".png") or old == "weft.log":
@@ -148,7 +149,7 @@ class Weft:
         settings and caches, the schema from the build directory."""
         if self.home is None:
             self.home = tempfile.mkdtemp(prefix="weft-gui-")
-            for sub in ("config", "cache", "data"):
+            for sub in ("config", "cache", "data", "state"):
                 os.makedirs(os.path.join(self.home, sub))
         env = dict(os.environ)
         env.pop("GTK_A11Y", None)  # the default (atspi); 'none' hides weft
@@ -165,7 +166,9 @@ class Weft:
             "XDG_CONFIG_HOME": os.path.join(self.home, "config"),
             "XDG_CACHE_HOME": os.path.join(self.home, "cache"),
             "XDG_DATA_HOME": os.path.join(self.home, "data"),
+            "XDG_STATE_HOME": os.path.join(self.home, "state"),
         })
+        env.update(self.extra_env)
         return env
 
     @property
@@ -209,10 +212,25 @@ class Weft:
         self.proc = None
         self.app = None
 
-    def close_window(self, name=None):
+    def close_window(self, name=None, discard=False):
         """Closes a window through its window.close action; weft quits when
-        the last one closes. Returns weft's exit status if it quit, else None."""
+        the last one closes. With DISCARD, answers the "Save changes?"
+        dialog of a modified project with Discard. Returns weft's exit
+        status if it quit, else None."""
         do_action(self.frame(name), "window.close")
+        if discard:
+            # An unmodified project closes without asking.
+            def probe():
+                if self.proc.poll() is not None:
+                    return "exited"
+                node = self._button("Discard")
+                if node is not None:
+                    do_action(node, "click")
+                    return "discarded"
+                if name is not None and name not in self.frame_names():
+                    return "closed"
+                return None
+            self.wait_until(probe, "the window to close or ask to save")
         try:
             status = self.proc.wait(timeout=self.timeout)
         except subprocess.TimeoutExpired:
@@ -349,6 +367,23 @@ class Weft:
     def click(self, name, role=None, parent=None, timeout=None):
         """Activates a widget through its AT-SPI 'click' action."""
         node = self.find(name, role, parent, timeout, action="click")
+        do_action(node, "click")
+        return node
+
+    def _button(self, label, parent=None):
+        for (role, name), nodes in self.index(parent).items():
+            if role == "push button" and (name == label or name.endswith(" " + label)):
+                for node in nodes:
+                    if "click" in action_names(node):
+                        return node
+        return None
+
+    def click_button(self, label, parent=None, timeout=None):
+        """Clicks the push button labelled LABEL. GTK 4.8 names buttons with
+        a mnemonic oddly ("_Discard Discard"), so the name need only end
+        with LABEL."""
+        node = self.wait_until(lambda: self._button(label, parent),
+                               f"push button '{label}'", timeout)
         do_action(node, "click")
         return node
 
