@@ -19,7 +19,7 @@
 /* Settings changes come in bursts (a spin button held down). */
 #define WEFT_DATASET_PAGE_REFEATURIZE_DELAY_MS 600
 /* Frames the WEFT_BENCH_SCROLL run takes at most. */
-#define WEFT_BENCH_FRAMES 600.0
+#define WEFT_BENCH_FRAMES 300.0
 
 enum {
   WEFT_MISSING_ANY,

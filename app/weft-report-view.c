@@ -180,6 +180,8 @@ weft_report_view_setup_row (GtkSignalListItemFactory *factory,
   gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
   gtk_widget_add_css_class (button, "flat");
   gtk_widget_set_tooltip_text (button, _("Show in Files"));
+  /* The target first: a string action without one warns on every row. */
+  gtk_actionable_set_action_target_value (GTK_ACTIONABLE (button), g_variant_new_string (""));
   gtk_actionable_set_action_name (GTK_ACTIONABLE (button), "report.show-in-files");
   gtk_box_append (GTK_BOX (box), label);
   gtk_box_append (GTK_BOX (box), button);

@@ -147,6 +147,9 @@ weft_window_load_thread (GTask        *task,
   WeftDataset *ds;
 
   weft_dataset_limits_init (&limits);
+  /* Reading 70,000 image headers up front takes seconds; the size limit is
+   * checked again when featurisation decodes each image. */
+  limits.probe_images = FALSE;
   ds = weft_dataset_open (path, &limits, cancellable, &error);
   if (ds == NULL)
     g_task_return_error (task, g_steal_pointer (&error));
