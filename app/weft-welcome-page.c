@@ -4,6 +4,8 @@
 
 #include "weft-config.h"
 
+#include <string.h>
+
 #include <glib/gi18n.h>
 
 #include "weft-welcome-page.h"
@@ -60,10 +62,22 @@ weft_welcome_create_row (GtkRecentInfo *info)
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
   if (subtitle != NULL)
     adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
-  adw_action_row_add_suffix (ADW_ACTION_ROW (row), gtk_image_new_from_icon_name ("go-next-symbolic"));
-  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
-  gtk_actionable_set_action_name (GTK_ACTIONABLE (row), "win.open-recent-project");
-  gtk_actionable_set_action_target_value (GTK_ACTIONABLE (row), g_variant_new_string (uri));
+  /* A real button carries the action: GTK 4.8 gives list rows no
+   * accessible action, so keyboard, pointer and assistive technologies all
+   * go through the button (the row forwards its activation to it). */
+  GtkWidget *open = gtk_button_new_from_icon_name ("go-next-symbolic");
+  g_autofree char *name = g_strdup (gtk_recent_info_get_display_name (info));
+  if (g_str_has_suffix (name, ".weft"))
+    name[strlen (name) - strlen (".weft")] = '\0';
+  g_autofree char *open_label = g_strdup_printf (_("Open project %s"), name);
+  gtk_widget_set_valign (open, GTK_ALIGN_CENTER);
+  gtk_widget_add_css_class (open, "flat");
+  gtk_widget_set_tooltip_text (open, open_label);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (open), GTK_ACCESSIBLE_PROPERTY_LABEL, open_label, -1);
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (open), "win.open-recent-project");
+  gtk_actionable_set_action_target_value (GTK_ACTIONABLE (open), g_variant_new_string (uri));
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), open);
+  adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), open);
   gtk_accessible_update_property (GTK_ACCESSIBLE (row),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   gtk_recent_info_get_display_name (info),
