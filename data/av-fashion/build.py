@@ -33,6 +33,7 @@ same files; a finished folder is left alone.
 import argparse
 import csv
 import gzip
+import importlib.util
 import io
 import json
 import os
@@ -46,7 +47,10 @@ import wave
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError:
+    sys.exit("av-fashion: needs python3-numpy (Debian's /usr/bin/python3; see build-aux/install-deps)")
 
 NAME = "av-fashion"
 FORMAT_VERSION = 1
@@ -171,9 +175,7 @@ def check_sources():
              "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
     missing = [os.path.join(IDX_DIR, f) for f in files if not os.path.exists(os.path.join(IDX_DIR, f))]
     tools = [t for t in ("espeak-ng", "sox", "opusenc") if shutil.which(t) is None]
-    try:
-        import PIL  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("PIL") is None:
         tools.append("python3-pil")
     if missing or tools:
         die("missing " + ", ".join(missing + tools) +

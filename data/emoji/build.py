@@ -87,6 +87,13 @@ def die(msg):
 def check_sources():
     missing = [p for p in (EMOJI_TEST, CLDR + "/annotations/en.xml", FONT) if not os.path.exists(p)]
     tools = [t for t in ("espeak-ng", "sox", "opusenc") if shutil.which(t) is None]
+    try:
+        from PIL import features
+        # Without raqm layout, ZWJ sequences and flags fall apart into pieces.
+        if not features.check("raqm"):
+            tools.append("libraqm0 (Pillow's raqm text layout)")
+    except ImportError:
+        tools.append("python3-pil")
     if missing or tools:
         die("missing " + ", ".join(missing + tools) +
             "; install the Debian packages with build-aux/install-deps (" + " ".join(PACKAGES) + ")")

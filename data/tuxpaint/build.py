@@ -21,6 +21,7 @@ same files; a finished folder is left alone.
 
 import argparse
 import csv
+import importlib.util
 import json
 import os
 import random
@@ -77,9 +78,7 @@ def die(msg):
 def check_sources():
     missing = [] if os.path.isdir(STAMPS) else [STAMPS]
     tools = [t for t in ("rsvg-convert", "sox", "opusenc") if shutil.which(t) is None]
-    try:
-        import PIL  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("PIL") is None:
         tools.append("python3-pil")
     if missing or tools:
         die("missing " + ", ".join(missing + tools) +
