@@ -392,7 +392,6 @@ cmd_train (int argc, char **argv)
   g_autofree char *spec_dir = g_path_get_dirname (model);
   if (!weft_checkpoint_load_transfers (g, spec_dir, &error))
     return die ("train", error);
-  c.optim.total_steps = c.optim.total_steps > 0 ? c.optim.total_steps : 0;
 
   g_autoptr(WeftTrainer) t = weft_trainer_new (g, f, &c);
   g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
@@ -511,8 +510,7 @@ cmd_eval (int argc, char **argv)
   align_to_checkpoint (f, &info);
   weft_checkpoint_info_clear (&info);
 
-  WeftBinding want, have;
-  want = *weft_graph_get_binding (g);
+  WeftBinding have;
   weft_features_get_binding (f, &have);
   const WeftSpec *spec = weft_graph_get_spec (g);
   for (guint i = 0; i < spec->inputs->len; i++)
@@ -536,7 +534,6 @@ cmd_eval (int argc, char **argv)
           return 1;
         }
     }
-  (void) want;
 
   WeftSplit which = WEFT_SPLIT_TEST;
   int n;

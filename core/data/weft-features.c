@@ -133,6 +133,14 @@ weft_features_split_rows (const WeftFeatures *f, WeftSplit split, int *n)
   return rows;
 }
 
+static int
+group_of (const WeftFeatures *f, int r, int n_groups)
+{
+  if (n_groups == 1)
+    return 0;
+  return (f->label[r] < 0 || f->label[r] >= f->n_classes) ? f->n_classes : (int) f->label[r];
+}
+
 void
 weft_features_assign_split (WeftFeatures *f, double val_share, double test_share,
                             guint64 seed)
@@ -153,14 +161,13 @@ weft_features_assign_split (WeftFeatures *f, double val_share, double test_share
       for (int i = 0; i < f->n_rows; i++)
         {
           int r = order[i];
-          int grp = n_groups == 1 ? 0 : (f->label[r] < 0 || f->label[r] >= f->n_classes ? f->n_classes : (int) f->label[r]);
-          count += grp == gidx;
+          count += group_of (f, r, n_groups) == gidx;
         }
       int n_val = (int) (count * val_share + 0.5), n_test = (int) (count * test_share + 0.5);
       for (int i = 0; i < f->n_rows; i++)
         {
           int r = order[i];
-          int grp = n_groups == 1 ? 0 : (f->label[r] < 0 || f->label[r] >= f->n_classes ? f->n_classes : (int) f->label[r]);
+          int grp = group_of (f, r, n_groups);
           if (grp != gidx)
             continue;
           f->split[r] = seen < n_val ? WEFT_SPLIT_VALIDATION
@@ -168,14 +175,6 @@ weft_features_assign_split (WeftFeatures *f, double val_share, double test_share
           seen++;
         }
     }
-}
-
-static int
-group_of (const WeftFeatures *f, int r, int n_groups)
-{
-  if (n_groups == 1)
-    return 0;
-  return (f->label[r] < 0 || f->label[r] >= f->n_classes) ? f->n_classes : (int) f->label[r];
 }
 
 static void
