@@ -4,6 +4,9 @@
 
 #include "weft-project.h"
 #include "weft-dataset-page.h"
+#include "weft-explore-page.h"
+#include "weft-model-page.h"
+#include "weft-train-page.h"
 #include "weft-welcome-page.h"
 #include "weft-window.h"
 
@@ -22,6 +25,9 @@ struct _WeftWindow
   AdwStatusPage        *dataset_status;
   GtkSpinner           *dataset_spinner;
   WeftDatasetPage      *dataset_page;
+  WeftModelPage        *model_page;
+  WeftTrainPage        *train_page;
+  WeftExplorePage      *explore_page;
   GMenu                *open_section;
 
   /* Borrowed (weak) */

@@ -278,6 +278,9 @@ weft_window_take_project (WeftWindow  *self,
   self->autosave_dirty = FALSE;
 
   self->project = project;
+  weft_model_page_set_project (self->model_page, project);
+  weft_train_page_set_project (self->train_page, project);
+  weft_explore_page_set_project (self->explore_page, project);
   g_free (self->autosave_id);
   self->autosave_id = autosave_id != NULL ? g_strdup (autosave_id) : g_uuid_string_random ();
 

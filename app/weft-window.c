@@ -410,6 +410,9 @@ weft_window_class_init (WeftWindowClass *klass)
 
   g_type_ensure (WEFT_TYPE_WELCOME_PAGE);
   g_type_ensure (WEFT_TYPE_DATASET_PAGE);
+  g_type_ensure (WEFT_TYPE_MODEL_PAGE);
+  g_type_ensure (WEFT_TYPE_TRAIN_PAGE);
+  g_type_ensure (WEFT_TYPE_EXPLORE_PAGE);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/org/weft/Weft/ui/weft-window.ui");
   gtk_widget_class_bind_template_child (widget_class, WeftWindow, switcher_title);
@@ -420,15 +423,35 @@ weft_window_class_init (WeftWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WeftWindow, dataset_status);
   gtk_widget_class_bind_template_child (widget_class, WeftWindow, dataset_spinner);
   gtk_widget_class_bind_template_child (widget_class, WeftWindow, dataset_page);
+  gtk_widget_class_bind_template_child (widget_class, WeftWindow, model_page);
+  gtk_widget_class_bind_template_child (widget_class, WeftWindow, train_page);
+  gtk_widget_class_bind_template_child (widget_class, WeftWindow, explore_page);
   gtk_widget_class_bind_template_child (widget_class, WeftWindow, open_section);
 
   _weft_window_class_actions_init (klass);
+}
+
+/* The Train and Explore pages work on the features of the last finished
+ * featurisation; they keep their own reference, so a run in progress keeps
+ * its features while the Dataset page refeaturises. */
+static void
+weft_window_features_changed_cb (WeftWindow *self)
+{
+  WeftFeatures *features = weft_dataset_page_get_features (self->dataset_page);
+  const WeftDataset *dataset = weft_dataset_page_get_dataset (self->dataset_page);
+
+  weft_train_page_set_features (self->train_page, features, dataset);
+  weft_explore_page_set_features (self->explore_page, features, dataset);
 }
 
 static void
 weft_window_init (WeftWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+
+  g_signal_connect_object (self->dataset_page, "notify::features",
+                           G_CALLBACK (weft_window_features_changed_cb),
+                           self, G_CONNECT_SWAPPED);
 
   self->settings = g_settings_new (APP_ID);
   self->recent_menu = g_menu_new ();

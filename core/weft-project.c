@@ -3,6 +3,7 @@
  * round trip (unknown members are kept). */
 #include "weft-project.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "weft-error.h"
@@ -196,6 +197,52 @@ weft_project_add_run (WeftProject *self, JsonObject *run)
 {
   g_ptr_array_add (self->runs, json_object_ref (run));
   weft_project_set_modified (self, TRUE);
+}
+
+void
+weft_project_replace_run (WeftProject *self, guint i, JsonObject *run)
+{
+  g_return_if_fail (i < self->runs->len);
+  json_object_ref (run);
+  json_object_unref (g_ptr_array_index (self->runs, i));
+  g_ptr_array_index (self->runs, i) = run;
+  weft_project_set_modified (self, TRUE);
+}
+
+void
+weft_project_remove_run (WeftProject *self, guint i)
+{
+  g_return_if_fail (i < self->runs->len);
+  g_ptr_array_remove_index (self->runs, i);
+  weft_project_set_modified (self, TRUE);
+}
+
+char *
+weft_project_new_run_id (void)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *stamp = g_date_time_format (now, "%Y%m%d-%H%M%S");
+  g_autofree char *uuid = g_uuid_string_random ();
+
+  /* Sortable by time, unique across projects and machines. */
+  return g_strdup_printf ("run-%s-%.8s", stamp, uuid);
+}
+
+char *
+weft_project_dup_run_dir (const char *run_id, GError **error)
+{
+  g_return_val_if_fail (run_id != NULL && strchr (run_id, G_DIR_SEPARATOR) == NULL, NULL);
+
+  char *dir = g_build_filename (g_get_user_data_dir (), "weft", "runs", run_id, NULL);
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, WEFT_ERROR, WEFT_ERROR_IO, "Could not create the run folder %s: %s",
+                   dir, g_strerror (saved));
+      g_free (dir);
+      return NULL;
+    }
+  return dir;
 }
 
 static gboolean

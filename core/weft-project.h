@@ -63,6 +63,18 @@ void            weft_project_set_model (WeftProject *self, const WeftSpec *spec)
 guint        weft_project_get_n_runs (WeftProject *self);
 JsonObject  *weft_project_get_run (WeftProject *self, guint i);
 void         weft_project_add_run (WeftProject *self, JsonObject *run);
+/* Swaps run i for @run (a run that progressed); both mark modified. */
+void         weft_project_replace_run (WeftProject *self, guint i, JsonObject *run);
+void         weft_project_remove_run (WeftProject *self, guint i);
+
+/* Run files (checkpoint, per-epoch embeddings, exports) live outside the
+ * project file, in $XDG_DATA_HOME/weft/runs/RUN_ID/, so that Save As and
+ * autosave copies never copy megabytes; the run object names the files by
+ * absolute path ("checkpoint": "...").  A new, unique, time-sortable run
+ * id; caller frees. */
+char        *weft_project_new_run_id (void);
+/* Creates (if needed) and returns the folder of a run; caller frees. */
+char        *weft_project_dup_run_dir (const char *run_id, GError **error);
 
 /* The whole project as JSON text (pretty); caller frees. */
 char        *weft_project_to_data (WeftProject *self, const char *base_dir);

@@ -18,6 +18,7 @@ WeftFeatures *
 weft_features_new (int n_rows)
 {
   WeftFeatures *f = g_new0 (WeftFeatures, 1);
+  f->ref_count = 1;
   f->n_rows = n_rows;
   f->split = g_new0 (guint8, MAX (n_rows, 1));
   return f;
@@ -48,10 +49,18 @@ column_clear (const WeftFeatures *f, WeftFeatureColumn *c)
   c->present = NULL;
 }
 
+WeftFeatures *
+weft_features_ref (WeftFeatures *f)
+{
+  g_return_val_if_fail (f != NULL, NULL);
+  g_atomic_int_inc (&f->ref_count);
+  return f;
+}
+
 void
 weft_features_free (WeftFeatures *f)
 {
-  if (f == NULL)
+  if (f == NULL || !g_atomic_int_dec_and_test (&f->ref_count))
     return;
   column_clear (f, &f->image);
   column_clear (f, &f->audio);
@@ -756,6 +765,7 @@ weft_features_map (const char *path, JsonObject **extra, GError **error)
   JsonObject *blob = json_node_get_object (json_parser_get_root (parser));
 
   g_autoptr(WeftFeatures) f = g_new0 (WeftFeatures, 1);
+  f->ref_count = 1;
   f->n_rows = n;
   f->name = g_strdup (json_object_get_string_member_with_default (blob, "name", ""));
   JsonNode *nc = json_object_get_member (blob, "n_classes");

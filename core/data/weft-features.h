@@ -40,9 +40,14 @@ typedef struct {
                                 the column arrays, present masks, label,
                                 split and sample_index (a private mapping,
                                 so writes such as a new split stay local) */
+  int ref_count;             /* weft_features_ref / weft_features_free */
 } WeftFeatures;
 
+/* Features are reference counted so that a training run or a projection
+ * can keep the ones it started with while the app refeaturises:
+ * weft_features_free drops one reference. */
 WeftFeatures *weft_features_new (int n_rows);
+WeftFeatures *weft_features_ref (WeftFeatures *f);
 void          weft_features_free (WeftFeatures *f);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WeftFeatures, weft_features_free)
 

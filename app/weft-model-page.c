@@ -1,0 +1,123 @@
+/* weft-model-page.c — the Model page: the architecture editor (block palette, node canvas, property panel) bound to the project's model spec.
+ * Until there is something to show it shows an empty state. */
+
+#include "weft-config.h"
+
+#include <glib/gi18n.h>
+
+#include "weft-model-page.h"
+
+struct _WeftModelPage
+{
+  AdwBin       parent_instance;
+
+  /* Template widgets */
+  GtkStack    *stack;
+  AdwStatusPage *empty_status;
+
+  /* Owned */
+  WeftProject *project;
+};
+
+G_DEFINE_FINAL_TYPE (WeftModelPage, weft_model_page, ADW_TYPE_BIN)
+
+enum {
+  PROP_0,
+  PROP_PROJECT,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void
+weft_model_page_dispose (GObject *object)
+{
+  WeftModelPage *self = WEFT_MODEL_PAGE (object);
+
+  g_clear_object (&self->project);
+  gtk_widget_dispose_template (GTK_WIDGET (self), WEFT_TYPE_MODEL_PAGE);
+
+  G_OBJECT_CLASS (weft_model_page_parent_class)->dispose (object);
+}
+
+static void
+weft_model_page_get_property (GObject    *object,
+                              guint       prop_id,
+                              GValue     *value,
+                              GParamSpec *pspec)
+{
+  WeftModelPage *self = WEFT_MODEL_PAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_PROJECT:
+      g_value_set_object (value, self->project);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+weft_model_page_set_property (GObject      *object,
+                              guint         prop_id,
+                              const GValue *value,
+                              GParamSpec   *pspec)
+{
+  WeftModelPage *self = WEFT_MODEL_PAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_PROJECT:
+      weft_model_page_set_project (self, g_value_get_object (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+weft_model_page_class_init (WeftModelPageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = weft_model_page_dispose;
+  object_class->get_property = weft_model_page_get_property;
+  object_class->set_property = weft_model_page_set_property;
+
+  properties[PROP_PROJECT] =
+    g_param_spec_object ("project", NULL, NULL, WEFT_TYPE_PROJECT,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/org/weft/Weft/ui/weft-model-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, WeftModelPage, stack);
+  gtk_widget_class_bind_template_child (widget_class, WeftModelPage, empty_status);
+}
+
+static void
+weft_model_page_init (WeftModelPage *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+}
+
+void
+weft_model_page_set_project (WeftModelPage *self,
+                             WeftProject *project)
+{
+  g_return_if_fail (WEFT_IS_MODEL_PAGE (self));
+  g_return_if_fail (project == NULL || WEFT_IS_PROJECT (project));
+
+  if (!g_set_object (&self->project, project))
+    return;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROJECT]);
+}
+
+WeftProject *
+weft_model_page_get_project (WeftModelPage *self)
+{
+  g_return_val_if_fail (WEFT_IS_MODEL_PAGE (self), NULL);
+
+  return self->project;
+}
