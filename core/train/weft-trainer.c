@@ -23,6 +23,9 @@ struct _WeftTrainer {
   GThread *thread;
   GMainContext *context;
   WeftOptim *optim;
+  WeftEpochHook epoch_hook;
+  gpointer epoch_hook_data;
+  GDestroyNotify epoch_hook_destroy;
 
   /* Shared with the worker, under lock */
   GMutex lock;
@@ -130,6 +133,8 @@ weft_trainer_finalize (GObject *object)
       g_thread_join (self->thread);
     }
   g_clear_pointer (&self->optim, weft_optim_free);
+  if (self->epoch_hook_destroy != NULL)
+    self->epoch_hook_destroy (self->epoch_hook_data);
   g_clear_pointer (&self->context, g_main_context_unref);
   weft_train_config_clear (&self->config);
   weft_progress_clear (&self->progress);
@@ -375,6 +380,9 @@ train_thread (gpointer data)
             }
         }
 
+      if (self->epoch_hook != NULL)
+        self->epoch_hook (self, g, f, epoch, self->epoch_hook_data);
+
       g_mutex_lock (&self->lock);
       g_array_append_val (self->history, em);
       self->progress.last = em;
@@ -385,6 +393,20 @@ train_thread (gpointer data)
 
   finish (self, WEFT_TRAIN_FINISHED, NULL);
   return NULL;
+}
+
+void
+weft_trainer_set_epoch_hook (WeftTrainer *self, WeftEpochHook hook, gpointer data,
+                             GDestroyNotify destroy)
+{
+  g_return_if_fail (WEFT_IS_TRAINER (self));
+  g_return_if_fail (self->thread == NULL);
+
+  if (self->epoch_hook_destroy != NULL)
+    self->epoch_hook_destroy (self->epoch_hook_data);
+  self->epoch_hook = hook;
+  self->epoch_hook_data = data;
+  self->epoch_hook_destroy = destroy;
 }
 
 gboolean

@@ -71,6 +71,16 @@ G_DECLARE_FINAL_TYPE (WeftTrainer, weft_trainer, WEFT, TRAINER, GObject)
 WeftTrainer *weft_trainer_new (WeftGraph *graph, const WeftFeatures *features,
                                const WeftTrainConfig *config);
 
+/* Called on the worker thread after each epoch's evaluation (and
+ * checkpoint), with the graph holding that epoch's weights, e.g. to compute
+ * the epoch's embeddings for the explorer's timeline. It must not touch
+ * widgets; the time it takes is not counted as training time. Set before
+ * weft_trainer_start; destroy(data) runs when the trainer is finalised. */
+typedef void (*WeftEpochHook) (WeftTrainer *trainer, WeftGraph *graph,
+                               const WeftFeatures *features, int epoch, gpointer data);
+void weft_trainer_set_epoch_hook (WeftTrainer *self, WeftEpochHook hook, gpointer data,
+                                  GDestroyNotify destroy);
+
 /* Starts the worker. "progress" and "finished" are emitted on the thread-
  * default main context of the caller. */
 gboolean weft_trainer_start  (WeftTrainer *self, GError **error);
