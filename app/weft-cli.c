@@ -17,9 +17,11 @@
 #include "data/weft-featurize.h"
 #include "data/weft-image.h"
 #include "data/weft-text.h"
+#include "export/weft-export-pytorch.h"
 #include "graph/weft-checkpoint.h"
 #include "graph/weft-graph.h"
 #include "tensor/weft-blas.h"
+#include "train/weft-compare.h"
 #include "train/weft-metrics.h"
 #include "train/weft-trainer.h"
 #include "weft-error.h"
@@ -305,11 +307,27 @@ on_sigint (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* --dump-outputs of train and eval: the engine's outputs on the first
+ * rows, as one batch, for checking an exported model against. */
+static gboolean
+dump_engine_outputs (WeftGraph *g, const WeftFeatures *f, const int *rows, int n,
+                   int dump_rows, const char *path, GError **error)
+{
+  if (dump_rows < 1)
+    {
+      g_set_error (error, WEFT_ERROR, WEFT_ERROR_ARGS, "--dump-rows must be at least 1");
+      return FALSE;
+    }
+  n = MIN (MIN (n, dump_rows), weft_graph_get_max_batch (g));
+  return weft_export_reference_outputs (g, f, rows, n, path, error);
+}
+
 static int
 cmd_train (int argc, char **argv)
 {
   g_autofree char *data = NULL, *model = NULL, *out = NULL, *optimizer = NULL, *schedule = NULL;
-  int epochs = -1, batch = -1, seed = -1, threads = 0, warmup = -1;
+  g_autofree char *dump = NULL;
+  int epochs = -1, batch = -1, seed = -1, threads = 0, warmup = -1, dump_rows = 32;
   FeatureArgs fa = { 0 };
   double lr = -1, wd = -1, clip = -1, val_share = -1;
   GOptionEntry entries[] = {
@@ -327,6 +345,8 @@ cmd_train (int argc, char **argv)
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "BLAS threads (default: all cores)", "N" },
     { "val-share", 0, 0, G_OPTION_ARG_DOUBLE, &val_share, "Share of training rows held out for validation when the data has no validation split (default 0.1)", "X" },
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Write the checkpoint here (after every epoch)", "CKPT" },
+    { "dump-outputs", 0, 0, G_OPTION_ARG_FILENAME, &dump, "After training, write the inputs and every node's output for the first rows (safetensors), to check an exported model against", "FILE" },
+    { "dump-rows", 0, 0, G_OPTION_ARG_INT, &dump_rows, "Rows written by --dump-outputs (default 32, at most one batch)", "N" },
     FEATURE_ENTRIES (fa),
     { NULL }
   };
@@ -415,6 +435,18 @@ cmd_train (int argc, char **argv)
 
   WeftProgress p;
   weft_trainer_get_progress (t, &p);
+  if (dump && p.state == WEFT_TRAIN_FINISHED)
+    {
+      g_autofree int *all = g_new (int, f->n_rows);
+      for (int i = 0; i < f->n_rows; i++)
+        all[i] = i;
+      if (!dump_engine_outputs (g, f, all, f->n_rows, dump_rows, dump, &error))
+        {
+          weft_progress_clear (&p);
+          weft_train_config_clear (&c);
+          return die ("train", error);
+        }
+    }
   if (ui.tty)
     g_print ("\r\033[K");
   int rc = 0;
@@ -460,19 +492,292 @@ cmd_train (int argc, char **argv)
   return rc;
 }
 
+/* ---- compare ---- */
+
+typedef struct {
+  WeftCompare *compare;
+  GMainLoop *loop;
+  gboolean tty;
+} CompareUi;
+
+static CompareUi *the_compare_ui;
+
+static gboolean
+compare_on_sigint (gpointer data)
+{
+  if (the_compare_ui)
+    weft_compare_cancel (the_compare_ui->compare);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+compare_on_progress (WeftCompare *cmp, CompareUi *ui)
+{
+  if (!ui->tty)
+    return;
+  WeftCompareProgress p;
+  weft_compare_get_progress (cmp, &p);
+  if (p.running)
+    {
+      g_print ("\r\033[K[%d/%d] %s  epoch %d/%d  step %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT
+               "  loss %.4f  %3.0f%% overall",
+               p.index + 1, p.n, p.name ? p.name : "", p.epoch, p.epochs, p.step, p.total_steps,
+               p.loss, p.fraction * 100);
+      fflush (stdout);
+    }
+  weft_compare_progress_clear (&p);
+}
+
+static void
+compare_on_result (WeftCompare *cmp, guint i, CompareUi *ui)
+{
+  WeftCompareResult r;
+  if (!weft_compare_get_result (cmp, i, &r))
+    return;
+  g_print ("%s%s: %s", ui->tty ? "\r\033[K" : "", r.name,
+           r.state == WEFT_TRAIN_FINISHED ? "finished" : r.state == WEFT_TRAIN_STOPPED ? "stopped" : "failed");
+  if (!isnan (r.accuracy))
+    g_print (", accuracy %.4f", r.accuracy);
+  g_print (", %.1f s\n", r.seconds);
+  if (r.state != WEFT_TRAIN_FINISHED && r.message)
+    g_printerr ("weft-cli compare: %s: %s\n", r.name, r.message);
+  weft_compare_result_clear (&r);
+}
+
+static void
+compare_on_finished (WeftCompare *cmp, CompareUi *ui)
+{
+  g_main_loop_quit (ui->loop);
+}
+
+/* A template given by name is looked up in the templates folder: the
+ * option, $WEFT_TEMPLATES_DIR, ./data/models, then next to the program in
+ * a build tree or an installation. */
+static char *
+compare_find_template (const char *name, const char *dir, GError **error)
+{
+  if (strchr (name, G_DIR_SEPARATOR) || g_str_has_suffix (name, ".json"))
+    {
+      if (g_file_test (name, G_FILE_TEST_IS_REGULAR))
+        return g_strdup (name);
+      g_set_error (error, WEFT_ERROR, WEFT_ERROR_IO, "%s: no such model template", name);
+      return NULL;
+    }
+  g_autofree char *file = g_strconcat (name, ".json", NULL);
+  g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *exe_dir = exe ? g_path_get_dirname (exe) : g_strdup (".");
+  g_autofree char *in_build = g_build_filename (exe_dir, "..", "..", "data", "models", NULL);
+  g_autofree char *installed = g_build_filename (exe_dir, "..", "share", "weft", "models", NULL);
+  const char *dirs[] = { dir, g_getenv ("WEFT_TEMPLATES_DIR"), "data/models", in_build, installed };
+  for (guint i = 0; i < G_N_ELEMENTS (dirs); i++)
+    {
+      if (dirs[i] == NULL)
+        continue;
+      char *path = g_build_filename (dirs[i], file, NULL);
+      if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+        return path;
+      g_free (path);
+      if (dir != NULL)
+        break;               /* an explicit folder is the only place looked in */
+    }
+  g_set_error (error, WEFT_ERROR, WEFT_ERROR_IO,
+               "no model template named %s (give a .json file, or --templates-dir)", name);
+  return NULL;
+}
+
+static int
+cmd_compare (int argc, char **argv)
+{
+  g_autofree char *templates = NULL, *templates_dir = NULL, *project_path = NULL, *optimizer = NULL;
+  int epochs = -1, batch = -1, seed = -1, threads = 0;
+  double lr = -1, clip = -1, val_share = -1;
+  FeatureArgs fa = { 0 };
+  GOptionEntry entries[] = {
+    { "templates", 'T', 0, G_OPTION_ARG_STRING, &templates, "Comma-separated template names or .json files", "A,B,C" },
+    { "templates-dir", 0, 0, G_OPTION_ARG_FILENAME, &templates_dir, "Folder of the named templates", "DIR" },
+    { "epochs", 'e', 0, G_OPTION_ARG_INT, &epochs, "Passes over the training data (default 5)", "N" },
+    { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, "Samples per step (default 64)", "N" },
+    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Learning rate (default 0.001 for Adam)", "X" },
+    { "optimizer", 0, 0, G_OPTION_ARG_STRING, &optimizer, "sgd, adam or adamw (default adam)", "NAME" },
+    { "clip", 0, 0, G_OPTION_ARG_DOUBLE, &clip, "Clip the gradient norm to this value", "X" },
+    { "seed", 0, 0, G_OPTION_ARG_INT, &seed, "Random seed, the same for every template (default 1)", "N" },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "BLAS threads (default: all cores)", "N" },
+    { "val-share", 0, 0, G_OPTION_ARG_DOUBLE, &val_share, "Share of training rows held out for validation when the data has none (default 0.1)", "X" },
+    { "project", 'p', 0, G_OPTION_ARG_FILENAME, &project_path, "Save every template's run in this project (.weft)", "FILE" },
+    FEATURE_ENTRIES (fa),
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = g_option_context_new ("DATASET — train several templates with the same settings and compare them");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  GError *error = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    return die ("compare", error);
+  if (argc != 2 || templates == NULL)
+    {
+      g_printerr ("weft-cli compare: give one DATASET folder and --templates A,B,C (see --help)\n");
+      return 2;
+    }
+
+  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  g_auto(GStrv) names = g_strsplit (templates, ",", -1);
+  for (int i = 0; names[i]; i++)
+    {
+      g_strstrip (names[i]);
+      if (*names[i] == 0)
+        continue;
+      char *path = compare_find_template (names[i], templates_dir, &error);
+      if (path == NULL)
+        return die ("compare", error);
+      g_ptr_array_add (paths, path);
+    }
+  g_ptr_array_add (paths, NULL);
+
+  WeftTrainConfig c;
+  weft_train_config_init (&c);
+  if (optimizer)
+    {
+      g_autoptr(JsonObject) o = json_object_new ();
+      json_object_set_string_member (o, "optimizer", optimizer);
+      if (!weft_optim_config_from_json (&c.optim, o, &error))
+        return die ("compare", error);
+      WeftOptimKind kind = c.optim.kind;
+      weft_optim_config_init_default (&c.optim, kind);
+    }
+  g_autoptr(JsonObject) o = json_object_new ();
+  if (lr >= 0) json_object_set_double_member (o, "lr", lr);
+  if (clip >= 0) json_object_set_double_member (o, "clip_norm", clip);
+  if (epochs >= 0) json_object_set_int_member (o, "epochs", epochs);
+  if (batch >= 0) json_object_set_int_member (o, "batch_size", batch);
+  if (seed >= 0) json_object_set_int_member (o, "seed", seed);
+  if (val_share >= 0) json_object_set_double_member (o, "val_share", val_share);
+  json_object_set_int_member (o, "threads", threads);
+  if (!weft_train_config_from_json (&c, o, &error))
+    return die ("compare", error);
+
+  WeftFeatureSettings fs;
+  weft_feature_settings_init (&fs);
+  if (!feature_settings_from_args (&fs, &fa, &error))
+    return die ("compare", error);
+  c.features = weft_feature_settings_to_json (&fs);
+  g_autoptr(WeftFeatures) f = load_features (argv[1], &fs, &error);
+  if (f == NULL)
+    return die ("compare", error);
+  int n_val;
+  g_free (weft_features_split_rows (f, WEFT_SPLIT_VALIDATION, &n_val));
+  if (n_val == 0 && c.val_share > 0)
+    weft_features_carve_validation (f, c.val_share, c.seed);
+
+  g_autoptr(WeftProject) project = NULL;
+  g_autoptr(GFile) project_file = project_path ? g_file_new_for_commandline_arg (project_path) : NULL;
+  if (project_file)
+    {
+      project = g_file_query_exists (project_file, NULL)
+                ? weft_project_load (project_file, &error) : weft_project_new ();
+      if (project == NULL)
+        return die ("compare", error);
+      if (weft_project_get_dataset (project) == NULL)
+        {
+          g_autofree char *abs = g_canonicalize_filename (argv[1], NULL);
+          weft_project_set_dataset (project, abs);
+        }
+    }
+
+  g_autoptr(WeftCompare) cmp = weft_compare_new (f, (const char *const *) paths->pdata, &c);
+  if (project)
+    weft_compare_set_project (cmp, project);
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  CompareUi ui = { cmp, loop, isatty (STDOUT_FILENO) };
+  the_compare_ui = &ui;
+  g_signal_connect (cmp, "progress", G_CALLBACK (compare_on_progress), &ui);
+  g_signal_connect (cmp, "result-added", G_CALLBACK (compare_on_result), &ui);
+  g_signal_connect (cmp, "finished", G_CALLBACK (compare_on_finished), &ui);
+  g_unix_signal_add (SIGINT, compare_on_sigint, NULL);
+  int n_train;
+  g_free (weft_features_split_rows (f, WEFT_SPLIT_TRAIN, &n_train));
+  g_print ("comparing %u templates on %s: %d training rows, %d epochs, batch %d, seed %" G_GUINT64_FORMAT "\n",
+           paths->len - 1, f->name ? f->name : argv[1], n_train, c.epochs, c.batch_size, c.seed);
+  if (!weft_compare_start (cmp, &error))
+    return die ("compare", error);
+  g_main_loop_run (loop);
+  weft_compare_join (cmp);
+  the_compare_ui = NULL;
+  if (ui.tty)
+    g_print ("\r\033[K");
+
+  g_autofree char *table = weft_compare_format_table (cmp);
+  g_print ("\n%s\n", table);
+
+  /* The last line: per template name.metric=value, then how the best
+   * fusion (two or more modalities) did against the best single one. */
+  GString *line = g_string_new (NULL);
+  double best_fusion = NAN, best_single = NAN;
+  const char *best_fusion_name = NULL;
+  int rc = 0;
+  guint n = weft_compare_get_n_results (cmp);
+  g_autoptr(GArray) results = g_array_new (FALSE, TRUE, sizeof (WeftCompareResult));
+  g_array_set_clear_func (results, (GDestroyNotify) weft_compare_result_clear);
+  g_string_append_printf (line, "templates=%u", n);
+  for (guint i = 0; i < n; i++)
+    {
+      WeftCompareResult r;
+      weft_compare_get_result (cmp, i, &r);
+      g_array_append_val (results, r);
+      WeftCompareResult *rr = &g_array_index (results, WeftCompareResult, i);
+      if (rr->state == WEFT_TRAIN_FAILED)
+        rc = 1;
+      if (!isnan (rr->accuracy))
+        g_string_append_printf (line, " %s.accuracy=%.4f", rr->name, rr->accuracy);
+      for (int m = 0; m < WEFT_MODALITY_LABEL; m++)
+        if ((rr->used & (1u << m)) && !isnan (rr->missing[m]))
+          g_string_append_printf (line, " %s.without_%s=%.4f", rr->name, weft_modality_choices[m], rr->missing[m]);
+      g_string_append_printf (line, " %s.parameters=%" G_GSIZE_FORMAT " %s.seconds=%.1f",
+                              rr->name, rr->parameters, rr->name, rr->seconds);
+      if (isnan (rr->accuracy))
+        continue;
+      if (g_bit_nth_lsf (rr->used, -1) == g_bit_nth_msf (rr->used, -1))
+        best_single = isnan (best_single) ? rr->accuracy : MAX (best_single, rr->accuracy);
+      else if (isnan (best_fusion) || rr->accuracy > best_fusion)
+        {
+          best_fusion = rr->accuracy;
+          best_fusion_name = rr->name;
+        }
+    }
+  if (best_fusion_name)
+    g_string_append_printf (line, " best_fusion=%s", best_fusion_name);
+  if (!isnan (best_fusion) && !isnan (best_single))
+    g_string_append_printf (line, " fusion_gain=%.4f", best_fusion - best_single);
+
+  if (project)
+    {
+      if (!weft_project_save (project, project_file, &error))
+        {
+          g_string_free (line, TRUE);
+          weft_train_config_clear (&c);
+          return die ("compare", error);
+        }
+      g_print ("%u run%s saved in %s\n", n, n == 1 ? "" : "s", project_path);
+    }
+  g_print ("%s\n", line->str);
+  g_string_free (line, TRUE);
+  weft_train_config_clear (&c);
+  return rc;
+}
+
 /* ---- eval ---- */
 
 static int
 cmd_eval (int argc, char **argv)
 {
-  g_autofree char *data = NULL, *ckpt = NULL, *split = NULL;
-  int batch = 256, threads = 0;
+  g_autofree char *data = NULL, *ckpt = NULL, *split = NULL, *dump = NULL;
+  int batch = 256, threads = 0, dump_rows = 32;
   GOptionEntry entries[] = {
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data, "Dataset folder", "DIR" },
     { "checkpoint", 'c', 0, G_OPTION_ARG_FILENAME, &ckpt, "Checkpoint written by train", "CKPT" },
     { "split", 's', 0, G_OPTION_ARG_STRING, &split, "test, validation, train or all (default: test if present, else validation)", "NAME" },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, "Samples per pass (default 256)", "N" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "BLAS threads", "N" },
+    { "dump-outputs", 0, 0, G_OPTION_ARG_FILENAME, &dump, "Also write the inputs and every node's output for the first rows of the split (safetensors), to check an exported model against", "FILE" },
+    { "dump-rows", 0, 0, G_OPTION_ARG_INT, &dump_rows, "Rows written by --dump-outputs (default 32)", "N" },
     { NULL }
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new ("— evaluate a checkpoint on a dataset");
@@ -572,6 +877,8 @@ cmd_eval (int argc, char **argv)
       g_printerr ("weft-cli eval: the dataset has no rows in that split\n");
       return 1;
     }
+  if (dump && !dump_engine_outputs (g, f, rows, n, dump_rows, dump, &error))
+    return die ("eval", error);
   g_autoptr(GTimer) timer = g_timer_new ();
   WeftEvalResult r;
   weft_evaluate (g, f, rows, n, 1000, &r);
@@ -588,6 +895,32 @@ cmd_eval (int argc, char **argv)
   g_string_append_printf (line, " loss=%.4f samples_per_s=%.0f", r.loss, n / MAX (secs, 1e-9));
   g_print ("%s\n", line->str);
   g_string_free (line, TRUE);
+  return 0;
+}
+
+/* ---- export ---- */
+
+static int
+cmd_export (int argc, char **argv)
+{
+  g_autofree char *pytorch = NULL;
+  GOptionEntry entries[] = {
+    { "pytorch", 0, 0, G_OPTION_ARG_FILENAME, &pytorch, "Write the model as a PyTorch module (.py) that loads the checkpoint", "FILE.py" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = g_option_context_new ("CHECKPOINT — take a trained model elsewhere");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  GError *error = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    return die ("export", error);
+  if (argc != 2 || pytorch == NULL)
+    {
+      g_printerr ("weft-cli export: give one CHECKPOINT and --pytorch FILE.py (see --help)\n");
+      return 2;
+    }
+  if (!weft_export_pytorch (argv[1], pytorch, &error))
+    return die ("export", error);
+  g_print ("wrote %s\n", pytorch);
   return 0;
 }
 
@@ -907,7 +1240,9 @@ usage (void)
            "  validate SPEC.json      check a model spec; print shapes, parameters, FLOPs\n"
            "  train --data DIR --model SPEC.json [--epochs N --batch N --lr X --seed N --out CKPT]\n"
            "  eval --data DIR --checkpoint CKPT\n"
-           "  inspect DIR [--json]    check a dataset folder: layout, problems, statistics\n\n"
+           "  compare DATASET --templates A,B,C [--epochs N ...]   train templates alike, compare\n"
+           "  inspect DIR [--json]    check a dataset folder: layout, problems, statistics\n"
+           "  export CKPT --pytorch FILE.py   the model as a PyTorch module with a loader\n\n"
            "Each command has --help. The last line of train and eval is the final\n"
            "metrics as name=value pairs; inspect ends with the counts the same way.\n");
 }
@@ -930,10 +1265,14 @@ main (int argc, char **argv)
     return cmd_validate (argc - 1, argv + 1);
   if (g_str_equal (cmd, "train"))
     return cmd_train (argc - 1, argv + 1);
+  if (g_str_equal (cmd, "compare"))
+    return cmd_compare (argc - 1, argv + 1);
   if (g_str_equal (cmd, "eval"))
     return cmd_eval (argc - 1, argv + 1);
   if (g_str_equal (cmd, "inspect"))
     return cmd_inspect (argc - 1, argv + 1);
+  if (g_str_equal (cmd, "export"))
+    return cmd_export (argc - 1, argv + 1);
   g_printerr ("weft-cli: unknown command '%s'\n\n", cmd);
   usage ();
   return 2;

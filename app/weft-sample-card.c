@@ -38,14 +38,25 @@ weft_sample_card_update_thumbnail (WeftSampleCard *self)
 {
   GdkPaintable *thumbnail = self->item ? weft_sample_item_get_thumbnail (self->item) : NULL;
   gboolean has_image = self->item && weft_sample_item_get_image_path (self->item) != NULL;
+  gboolean broken = self->item && weft_sample_item_get_broken (self->item);
+  const char *icon;
 
-  gtk_picture_set_paintable (self->picture, thumbnail);
-  gtk_widget_set_visible (GTK_WIDGET (self->placeholder), thumbnail == NULL);
-  gtk_image_set_from_icon_name (self->placeholder,
-                                has_image ? "image-x-generic-symbolic"
-                                          : "image-missing-symbolic");
-  gtk_widget_set_visible (GTK_WIDGET (self->broken_icon),
-                          self->item && weft_sample_item_get_broken (self->item));
+  /* A file that could not be decoded shows the "broken image" icon and a
+   * warning mark (its cause is in the validation report); a row without
+   * an image a plain dim one; a thumbnail still on its way nothing. */
+  if (broken)
+    icon = "image-missing-symbolic";
+  else if (!has_image)
+    icon = "image-x-generic-symbolic";
+  else
+    icon = NULL;
+
+  if (gtk_picture_get_paintable (self->picture) != thumbnail)
+    gtk_picture_set_paintable (self->picture, thumbnail);
+  gtk_widget_set_visible (GTK_WIDGET (self->placeholder), thumbnail == NULL && icon != NULL);
+  if (icon != NULL)
+    gtk_image_set_from_icon_name (self->placeholder, icon);
+  gtk_widget_set_visible (GTK_WIDGET (self->broken_icon), broken);
 }
 
 static void
@@ -56,11 +67,13 @@ weft_sample_card_update_play (WeftSampleCard *self)
   g_autofree char *name = NULL;
   const char *id = self->item ? weft_sample_item_get_id (self->item) : "";
 
+  /* No tooltip is set here: changing one asks the X server where the
+   * pointer is, a round trip per card that made fast scrolling stutter.
+   * The .ui gives the button a fixed tooltip. */
   gtk_button_set_icon_name (self->play_button, playing ? "media-playback-stop-symbolic"
                                                        : "media-playback-start-symbolic");
   name = playing ? g_strdup_printf (_("Stop sound of %s"), id)
                  : g_strdup_printf (_("Play sound of %s"), id);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->play_button), name);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->play_button),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, name, -1);
   if (playing)
@@ -128,6 +141,24 @@ weft_sample_card_update_accessible (WeftSampleCard *self)
                                   name->str, -1);
 }
 
+/* The chip may be ellipsised: its tooltip is the whole label, computed
+ * when asked rather than set on every bind (see update_play). */
+static gboolean
+weft_sample_card_query_chip_tooltip (GtkWidget  *chip,
+                                     int         x,
+                                     int         y,
+                                     gboolean    keyboard,
+                                     GtkTooltip *tooltip,
+                                     gpointer    user_data)
+{
+  const char *text = gtk_label_get_text (GTK_LABEL (chip));
+
+  if (text == NULL || *text == '\0')
+    return FALSE;
+  gtk_tooltip_set_text (tooltip, text);
+  return TRUE;
+}
+
 WeftSampleItem *
 weft_sample_card_get_item (WeftSampleCard *self)
 {
@@ -149,7 +180,11 @@ weft_sample_card_set_item (WeftSampleCard *self,
     return;
 
   if (self->item != NULL)
-    _weft_sample_item_shown (self->item, FALSE);
+    {
+      _weft_sample_item_shown (self->item, FALSE);
+      if (self->loader != NULL && !_weft_sample_item_is_shown (self->item))
+        weft_sample_loader_cancel (self->loader, self->item);
+    }
   g_set_object (&self->item, item);
   g_signal_group_set_target (self->item_signals, item);
   if (item == NULL)
@@ -169,7 +204,6 @@ weft_sample_card_set_item (WeftSampleCard *self,
     gtk_widget_remove_css_class (GTK_WIDGET (self->caption), "dim-label");
   gtk_label_set_text (self->label_chip, label ? label : "");
   gtk_widget_set_visible (GTK_WIDGET (self->label_chip), label != NULL);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->label_chip), label);
   gtk_label_set_text (self->split_chip, split ? split : "");
   gtk_widget_set_visible (GTK_WIDGET (self->split_chip), split != NULL);
   gtk_widget_set_visible (self->audio_row, weft_sample_item_get_audio_path (item) != NULL);
@@ -242,6 +276,9 @@ weft_sample_card_init (WeftSampleCard *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 
   gtk_drawing_area_set_draw_func (self->waveform, weft_sample_card_draw_waveform, self, NULL);
+  gtk_widget_set_has_tooltip (GTK_WIDGET (self->label_chip), TRUE);
+  g_signal_connect (self->label_chip, "query-tooltip",
+                    G_CALLBACK (weft_sample_card_query_chip_tooltip), NULL);
 
   self->item_signals = g_signal_group_new (WEFT_TYPE_SAMPLE_ITEM);
   g_signal_group_connect_swapped (self->item_signals, "notify::thumbnail",

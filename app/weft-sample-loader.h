@@ -17,6 +17,9 @@ WeftSampleLoader *weft_sample_loader_new     (void);
  * Results arrive through weft_sample_item_set_thumbnail/set_envelope. */
 void              weft_sample_loader_request (WeftSampleLoader *self,
                                               WeftSampleItem   *item);
+/* Takes back a request that has not started (the card was scrolled away). */
+void              weft_sample_loader_cancel  (WeftSampleLoader *self,
+                                              WeftSampleItem   *item);
 /* Drops queued work and cached results (a new dataset was opened). */
 void              weft_sample_loader_clear   (WeftSampleLoader *self);
 

@@ -3,21 +3,88 @@
 
 #include "weft-config.h"
 
+#include <math.h>
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
 
+#include "graph/weft-checkpoint.h"
+#include "weft-error.h"
+#include "train/weft-trainer.h"
+#include "weft-bar-chart.h"
+#include "weft-compare-dialog.h"
+#include "weft-heatmap.h"
+#include "weft-plot.h"
 #include "weft-train-page.h"
+
+/* Series of the live plots, in the order they are added. */
+enum { LOSS_RAW, LOSS_SMOOTH, LOSS_VAL, LOSS_N };
+enum { METRIC_ACC, METRIC_R1, METRIC_R5, METRIC_N };
+enum { GRAD_IMAGE, GRAD_TEXT, GRAD_AUDIO, GRAD_REST, GRAD_N };
+
+/* How the smoothed loss follows the raw one (an exponential moving
+ * average, as TensorBoard's smoothing slider). */
+#define SMOOTHING 0.95
 
 struct _WeftTrainPage
 {
-  AdwBin       parent_instance;
+  AdwBin          parent_instance;
 
   /* Template widgets */
-  GtkStack    *stack;
-  AdwStatusPage *empty_status;
+  GtkStack       *stack;
+  AdwStatusPage  *empty_status;
+  GtkWidget      *empty_dataset_button;
+  GtkWidget      *template_box;
+  GtkDropDown    *template_dropdown;
+  AdwComboRow    *optimizer_row;
+  AdwComboRow    *schedule_row;
+  GtkSpinButton  *lr_spin;
+  GtkSpinButton  *batch_spin;
+  GtkSpinButton  *epochs_spin;
+  GtkSpinButton  *decay_spin;
+  GtkSpinButton  *seed_spin;
+  GtkSpinButton  *val_spin;
+  GtkSwitch      *show_raw_switch;
+  GtkSwitch      *show_smooth_switch;
+  GtkSwitch      *show_val_switch;
+  GtkListBox     *runs_list;
+  GtkWidget      *start_button;
+  GtkWidget      *pause_button;
+  GtkWidget      *resume_button;
+  GtkWidget      *stop_button;
+  GtkProgressBar *progress_bar;
+  GtkLabel       *status_label;
+  GtkRevealer    *banner_revealer;
+  GtkLabel       *banner_label;
+  GtkImage       *banner_icon;
+  WeftPlot       *loss_plot;
+  WeftPlot       *metric_plot;
+  WeftPlot       *lr_plot;
+  WeftPlot       *grad_plot;
+  WeftHeatmap    *heatmap;
 
   /* Owned */
-  WeftProject *project;
-  WeftFeatures *features;
+  WeftProject    *project;
+  WeftFeatures   *features;
+  GStrv           template_names;
+  GHashTable     *overlay;          /* run ids whose curves are overlaid */
+
+  /* The run in progress (all NULL when idle) */
+  WeftTrainer    *trainer;
+  WeftGraph      *graph;            /* the trainer borrows it */
+  WeftFeatures   *run_features;     /* the trainer borrows them */
+  char           *run_id;
+  JsonObject     *run;              /* the run record as it grows */
+  guint           refresh_id;
+  guint           n_steps_seen, n_epochs_seen, n_grads_seen, n_lrs_seen;
+  gint64          steps_per_epoch;
+  double          ema;
+  gint64          sim_step;
+  gboolean        loading_settings;
+  guint           n_runs_shown;
+
+  /* Frame timing for tests/bench/ui-train (WEFT_FRAME_STATS=FILE) */
+  GArray         *frame_us;
+  gint64          frame_start;
 
   /* Borrowed */
   const WeftDataset *dataset;
@@ -33,13 +100,1205 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
+static void update_state (WeftTrainPage *self);
+static void rebuild_runs (WeftTrainPage *self);
+
+/* ---- helpers ---- */
+
+static gboolean
+spec_has_node_type (const WeftSpec *spec, const char *type)
+{
+  for (guint i = 0; spec && i < spec->nodes->len; i++)
+    if (g_str_equal (((WeftSpecNode *) g_ptr_array_index (spec->nodes, i))->type, type))
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+spec_is_contrastive (const WeftSpec *spec)
+{
+  return spec_has_node_type (spec, "infonce") || spec_has_node_type (spec, "triplet");
+}
+
+static gboolean
+spec_has_classifier (const WeftSpec *spec)
+{
+  return spec_has_node_type (spec, "cross_entropy");
+}
+
+/* Settings that suit the model: contrastive models want larger batches
+ * (more negatives per step) and AdamW; the heavier fusions a gentler rate. */
+static void
+defaults_for_spec (const WeftSpec *spec, WeftTrainConfig *c)
+{
+  weft_train_config_init (c);
+  if (spec_is_contrastive (spec))
+    {
+      weft_optim_config_init_default (&c->optim, WEFT_OPTIM_ADAMW);
+      c->batch_size = 128;
+      c->epochs = 10;
+      c->optim.schedule = WEFT_SCHEDULE_COSINE;
+    }
+  else if (spec_has_node_type (spec, "tensor_fusion") || spec_has_node_type (spec, "cross_attention"))
+    c->optim.lr = 5e-4f;
+  if (spec_has_node_type (spec, "mse") && !spec_has_classifier (spec))
+    c->epochs = 10;
+}
+
+static void
+show_banner (WeftTrainPage *self, const char *icon, const char *message, gboolean error)
+{
+  gtk_image_set_from_icon_name (self->banner_icon, icon);
+  gtk_label_set_text (self->banner_label, message);
+  if (error)
+    gtk_widget_add_css_class (gtk_revealer_get_child (self->banner_revealer), "error");
+  else
+    gtk_widget_remove_css_class (gtk_revealer_get_child (self->banner_revealer), "error");
+  gtk_revealer_set_reveal_child (self->banner_revealer, TRUE);
+}
+
+static char *
+format_seconds (double s)
+{
+  if (!isfinite (s) || s < 0)
+    return g_strdup ("–");
+  if (s < 60)
+    return g_strdup_printf (_("%.0f s"), s);
+  if (s < 3600)
+    return g_strdup_printf (_("%d min %02d s"), (int) s / 60, (int) s % 60);
+  return g_strdup_printf (_("%d h %02d min"), (int) s / 3600, ((int) s % 3600) / 60);
+}
+
+static double
+member_double (JsonObject *o, const char *name)
+{
+  JsonNode *n = o ? json_object_get_member (o, name) : NULL;
+
+  if (n == NULL || JSON_NODE_TYPE (n) != JSON_NODE_VALUE)
+    return NAN;
+  return json_node_get_double (n);
+}
+
+static void
+set_double_member (JsonObject *o, const char *name, double v)
+{
+  /* JSON has no NaN: leave a missing metric out. */
+  if (isfinite (v))
+    json_object_set_double_member (o, name, v);
+  else
+    json_object_set_null_member (o, name);
+}
+
+static int
+find_run (WeftProject *project, const char *id)
+{
+  guint n = weft_project_get_n_runs (project);
+
+  for (guint i = 0; i < n; i++)
+    {
+      JsonObject *r = weft_project_get_run (project, i);
+      if (g_strcmp0 (json_object_get_string_member_with_default (r, "id", ""), id) == 0)
+        return (int) i;
+    }
+  return -1;
+}
+
+static char *
+now_iso8601 (void)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  return g_date_time_format_iso8601 (now);
+}
+
+/* ---- settings ---- */
+
+static void
+settings_to_widgets (WeftTrainPage *self, const WeftTrainConfig *c)
+{
+  self->loading_settings = TRUE;
+  adw_combo_row_set_selected (self->optimizer_row, c->optim.kind);
+  adw_combo_row_set_selected (self->schedule_row, c->optim.schedule);
+  gtk_spin_button_set_value (self->lr_spin, c->optim.lr);
+  gtk_spin_button_set_value (self->batch_spin, c->batch_size);
+  gtk_spin_button_set_value (self->epochs_spin, c->epochs);
+  gtk_spin_button_set_value (self->decay_spin, c->optim.weight_decay);
+  gtk_spin_button_set_value (self->seed_spin, (double) c->seed);
+  gtk_spin_button_set_value (self->val_spin, c->val_share);
+  self->loading_settings = FALSE;
+}
+
+/* The settings shown: the project's stored ones (so members the page has no
+ * widget for, such as clip_norm, survive) with the widgets' values on top. */
+static void
+settings_from_widgets (WeftTrainPage *self, WeftTrainConfig *c)
+{
+  JsonObject *stored = self->project ? weft_project_get_training (self->project) : NULL;
+  WeftOptimKind kind = adw_combo_row_get_selected (self->optimizer_row);
+
+  weft_train_config_init (c);
+  if (stored != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+      if (!weft_train_config_from_json (c, stored, &error))
+        weft_train_config_init (c);
+    }
+  if (c->optim.kind != kind)
+    {
+      WeftOptimConfig o = c->optim;
+      weft_optim_config_init_default (&c->optim, kind);
+      c->optim.clip_norm = o.clip_norm;
+      c->optim.warmup_steps = o.warmup_steps;
+    }
+  c->optim.schedule = MIN (adw_combo_row_get_selected (self->schedule_row), WEFT_SCHEDULE_COSINE);
+  c->optim.lr = gtk_spin_button_get_value (self->lr_spin);
+  c->optim.weight_decay = gtk_spin_button_get_value (self->decay_spin);
+  c->batch_size = gtk_spin_button_get_value_as_int (self->batch_spin);
+  c->epochs = gtk_spin_button_get_value_as_int (self->epochs_spin);
+  c->seed = (guint64) gtk_spin_button_get_value (self->seed_spin);
+  c->val_share = gtk_spin_button_get_value (self->val_spin);
+  g_clear_pointer (&c->checkpoint_path, g_free);
+}
+
+static void
+load_settings (WeftTrainPage *self)
+{
+  WeftTrainConfig c;
+  JsonObject *stored = self->project ? weft_project_get_training (self->project) : NULL;
+
+  defaults_for_spec (self->project ? weft_project_get_model (self->project) : NULL, &c);
+  if (stored != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+      if (!weft_train_config_from_json (&c, stored, &error))
+        defaults_for_spec (weft_project_get_model (self->project), &c);
+    }
+  settings_to_widgets (self, &c);
+  weft_train_config_clear (&c);
+}
+
+static void
+settings_changed_cb (WeftTrainPage *self)
+{
+  WeftTrainConfig c;
+
+  if (self->loading_settings || self->project == NULL)
+    return;
+  /* An optimizer switch brings that optimizer's usual learning rate. */
+  settings_from_widgets (self, &c);
+  g_autoptr(JsonObject) json = weft_train_config_to_json (&c);
+  json_object_remove_member (json, "checkpoint_path");
+  weft_project_set_training (self->project, json);
+  weft_train_config_clear (&c);
+}
+
+static void
+optimizer_changed_cb (WeftTrainPage *self)
+{
+  WeftOptimConfig o;
+
+  if (self->loading_settings)
+    return;
+  weft_optim_config_init_default (&o, adw_combo_row_get_selected (self->optimizer_row));
+  self->loading_settings = TRUE;
+  gtk_spin_button_set_value (self->lr_spin, o.lr);
+  gtk_spin_button_set_value (self->decay_spin, o.weight_decay);
+  self->loading_settings = FALSE;
+  settings_changed_cb (self);
+}
+
+static void
+reset_settings (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  WeftTrainPage *self = WEFT_TRAIN_PAGE (widget);
+  WeftTrainConfig c;
+
+  defaults_for_spec (self->project ? weft_project_get_model (self->project) : NULL, &c);
+  settings_to_widgets (self, &c);
+  weft_train_config_clear (&c);
+  settings_changed_cb (self);
+}
+
+/* ---- live plots ---- */
+
+static void
+setup_plots (WeftTrainPage *self)
+{
+  weft_plot_truncate_series (self->loss_plot, 0);
+  weft_plot_add_series (self->loss_plot, _("step loss"), WEFT_PLOT_FAINT, 0);
+  weft_plot_add_series (self->loss_plot, _("smoothed"), WEFT_PLOT_LINE, 0);
+  weft_plot_add_series (self->loss_plot, _("validation"), WEFT_PLOT_LINE_POINTS, 1);
+  weft_plot_axis_set_label (weft_plot_get_x_axis (self->loss_plot), _("epoch"));
+  weft_plot_set_series_visible (self->loss_plot, LOSS_RAW, gtk_switch_get_active (self->show_raw_switch));
+  weft_plot_set_series_visible (self->loss_plot, LOSS_SMOOTH, gtk_switch_get_active (self->show_smooth_switch));
+  weft_plot_set_series_visible (self->loss_plot, LOSS_VAL, gtk_switch_get_active (self->show_val_switch));
+
+  weft_plot_truncate_series (self->metric_plot, 0);
+  weft_plot_add_series (self->metric_plot, _("accuracy"), WEFT_PLOT_LINE_POINTS, 2);
+  weft_plot_add_series (self->metric_plot, _("Recall@1"), WEFT_PLOT_LINE_POINTS, 3);
+  weft_plot_add_series (self->metric_plot, _("Recall@5"), WEFT_PLOT_LINE_POINTS, 4);
+  weft_plot_axis_set_label (weft_plot_get_x_axis (self->metric_plot), _("epoch"));
+
+  weft_plot_truncate_series (self->lr_plot, 0);
+  weft_plot_add_series (self->lr_plot, _("learning rate"), WEFT_PLOT_LINE, 3);
+  weft_plot_axis_set_label (weft_plot_get_x_axis (self->lr_plot), _("epoch"));
+
+  weft_plot_truncate_series (self->grad_plot, 0);
+  weft_plot_add_series (self->grad_plot, _("image"), WEFT_PLOT_LINE, 0);
+  weft_plot_add_series (self->grad_plot, _("text"), WEFT_PLOT_LINE, 1);
+  weft_plot_add_series (self->grad_plot, _("audio"), WEFT_PLOT_LINE, 2);
+  weft_plot_add_series (self->grad_plot, _("fusion and heads"), WEFT_PLOT_LINE, 5);
+  weft_plot_axis_set_label (weft_plot_get_x_axis (self->grad_plot), _("epoch"));
+
+  weft_heatmap_set_matrix (self->heatmap, NULL, 0, 0, NULL, NULL);
+  self->sim_step = 0;
+  self->n_steps_seen = self->n_epochs_seen = self->n_grads_seen = self->n_lrs_seen = 0;
+  self->ema = NAN;
+}
+
+static void
+add_epoch_points (WeftTrainPage *self, const WeftEpochMetrics *m)
+{
+  weft_plot_append (self->loss_plot, LOSS_VAL, m->epoch, m->val_loss);
+  weft_plot_append (self->metric_plot, METRIC_ACC, m->epoch, m->val_accuracy);
+  weft_plot_append (self->metric_plot, METRIC_R1, m->epoch, m->val_recall1);
+  weft_plot_append (self->metric_plot, METRIC_R5, m->epoch, m->val_recall5);
+}
+
+/* A finished run's curves, drawn in the live series (the run shown when
+ * nothing trains) or as dashed overlays. */
+static void
+plot_run (WeftTrainPage *self, JsonObject *run, gboolean overlay, guint color)
+{
+  JsonArray *epochs = json_object_get_array_member (run, "epochs");
+  const char *name = json_object_get_string_member_with_default (run, "template", NULL);
+  g_autofree char *label = NULL;
+  guint n = epochs ? json_array_get_length (epochs) : 0;
+  guint loss_s = 0, val_s = 0, acc_s = 0, lr_s = 0;
+
+  if (name == NULL)
+    name = _("model");
+  if (overlay)
+    {
+      g_autofree char *when = g_strndup (json_object_get_string_member_with_default (run, "started", ""), 16);
+      label = g_strdup_printf ("%s %s", name, when + MIN (strlen (when), 11));
+      g_autofree char *l1 = g_strdup_printf (_("%s train"), label);
+      g_autofree char *l2 = g_strdup_printf (_("%s validation"), label);
+      loss_s = weft_plot_add_series (self->loss_plot, l1, WEFT_PLOT_DASHED, color);
+      val_s = weft_plot_add_series (self->loss_plot, l2, WEFT_PLOT_DASHED, color);
+      acc_s = weft_plot_add_series (self->metric_plot, label, WEFT_PLOT_DASHED, color);
+      lr_s = weft_plot_add_series (self->lr_plot, label, WEFT_PLOT_DASHED, color);
+    }
+  else
+    {
+      loss_s = LOSS_SMOOTH;
+      val_s = LOSS_VAL;
+      acc_s = METRIC_ACC;
+      lr_s = 0;
+    }
+
+  g_autofree double *x = g_new (double, MAX (n, 1));
+  g_autofree double *train = g_new (double, MAX (n, 1));
+  g_autofree double *val = g_new (double, MAX (n, 1));
+  g_autofree double *acc = g_new (double, MAX (n, 1));
+  g_autofree double *r1 = g_new (double, MAX (n, 1));
+  g_autofree double *r5 = g_new (double, MAX (n, 1));
+  g_autofree double *lr = g_new (double, MAX (n, 1));
+  for (guint i = 0; i < n; i++)
+    {
+      JsonObject *e = json_array_get_object_element (epochs, i);
+      x[i] = member_double (e, "epoch");
+      train[i] = member_double (e, "train_loss");
+      val[i] = member_double (e, "val_loss");
+      acc[i] = member_double (e, "val_accuracy");
+      r1[i] = member_double (e, "val_recall1");
+      r5[i] = member_double (e, "val_recall5");
+      lr[i] = member_double (e, "lr");
+    }
+  /* Contrastive runs have no accuracy: overlay their Recall@1 instead. */
+  gboolean has_acc = FALSE;
+  for (guint i = 0; i < n; i++)
+    has_acc |= isfinite (acc[i]);
+  weft_plot_append_many (self->loss_plot, loss_s, x, train, n);
+  weft_plot_append_many (self->loss_plot, val_s, x, val, n);
+  weft_plot_append_many (self->metric_plot, acc_s, x, has_acc || !overlay ? acc : r1, n);
+  if (!overlay)
+    {
+      weft_plot_append_many (self->metric_plot, METRIC_R1, x, r1, n);
+      weft_plot_append_many (self->metric_plot, METRIC_R5, x, r5, n);
+    }
+  weft_plot_append_many (self->lr_plot, lr_s, x, lr, n);
+}
+
+static void
+update_overlays (WeftTrainPage *self)
+{
+  guint n = self->project ? weft_project_get_n_runs (self->project) : 0;
+  guint color = 0;
+
+  weft_plot_truncate_series (self->loss_plot, LOSS_N);
+  weft_plot_truncate_series (self->metric_plot, METRIC_N);
+  weft_plot_truncate_series (self->lr_plot, 1);
+  for (guint i = 0; i < n; i++)
+    {
+      JsonObject *r = weft_project_get_run (self->project, i);
+      const char *id = json_object_get_string_member_with_default (r, "id", "");
+      if (g_hash_table_contains (self->overlay, id) && g_strcmp0 (id, self->run_id) != 0)
+        plot_run (self, r, TRUE, 1 + (color++ % (WEFT_PLOT_N_COLORS - 1)));
+    }
+}
+
+/* When nothing trains, the plots show the newest run of the project. */
+static void
+show_latest_run (WeftTrainPage *self)
+{
+  guint n = self->project ? weft_project_get_n_runs (self->project) : 0;
+
+  if (self->trainer != NULL)
+    return;
+  setup_plots (self);
+  if (n > 0)
+    plot_run (self, weft_project_get_run (self->project, n - 1), FALSE, 0);
+  update_overlays (self);
+}
+
+static void
+update_progress (WeftTrainPage *self, const WeftProgress *p)
+{
+  g_autofree char *eta = format_seconds (p->eta);
+  g_autofree char *text = NULL;
+  const char *state = p->state == WEFT_TRAIN_PAUSED ? _("Paused · ") : "";
+
+  gtk_progress_bar_set_fraction (self->progress_bar,
+                                 p->total_steps > 0 ? (double) p->step / p->total_steps : 0);
+  text = g_strdup_printf (_("%sEpoch %d of %d · step %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT
+                            " · %.0f samples/s · %s left · loss %.4f"),
+                          state, MAX (p->epoch, 1), p->epochs, p->step, p->total_steps,
+                          p->samples_per_s, eta, p->loss);
+  gtk_label_set_text (self->status_label, text);
+}
+
+/* Appends what the trainer published since the last call. Runs from a
+ * 100 ms timeout, so the plots grow ten times a second whatever the step
+ * rate, and a fast model never floods the main loop. */
+static void
+refresh (WeftTrainPage *self)
+{
+  WeftProgress p;
+
+  if (self->trainer == NULL)
+    return;
+
+  weft_trainer_get_progress (self->trainer, &p);
+  if (p.steps_per_epoch > 0)
+    self->steps_per_epoch = p.steps_per_epoch;
+  double spe = MAX (1, self->steps_per_epoch);
+  update_progress (self, &p);
+
+  g_autoptr(GArray) losses = weft_trainer_dup_step_losses (self->trainer, self->n_steps_seen);
+  if (losses->len > 0)
+    {
+      g_autofree double *x = g_new (double, losses->len);
+      g_autofree double *y = g_new (double, losses->len);
+      g_autofree double *s = g_new (double, losses->len);
+      for (guint i = 0; i < losses->len; i++)
+        {
+          double v = g_array_index (losses, float, i);
+          x[i] = (self->n_steps_seen + i + 1) / spe;
+          y[i] = v;
+          self->ema = isnan (self->ema) ? v : SMOOTHING * self->ema + (1 - SMOOTHING) * v;
+          s[i] = self->ema;
+        }
+      weft_plot_append_many (self->loss_plot, LOSS_RAW, x, y, losses->len);
+      weft_plot_append_many (self->loss_plot, LOSS_SMOOTH, x, s, losses->len);
+      self->n_steps_seen += losses->len;
+    }
+
+  g_autoptr(GArray) lrs = weft_trainer_dup_step_lrs (self->trainer, self->n_lrs_seen);
+  if (lrs->len > 0)
+    {
+      g_autofree double *x = g_new (double, lrs->len);
+      g_autofree double *y = g_new (double, lrs->len);
+      for (guint i = 0; i < lrs->len; i++)
+        {
+          x[i] = (self->n_lrs_seen + i + 1) / spe;
+          y[i] = g_array_index (lrs, float, i);
+        }
+      weft_plot_append_many (self->lr_plot, 0, x, y, lrs->len);
+      self->n_lrs_seen += lrs->len;
+    }
+
+  g_autoptr(GArray) grads = weft_trainer_dup_grad_norms (self->trainer, self->n_grads_seen);
+  if (grads->len > 0)
+    {
+      static const int modality[GRAD_N] = { WEFT_MODALITY_IMAGE, WEFT_MODALITY_TEXT, WEFT_MODALITY_AUDIO, -1 };
+      g_autofree double *x = g_new (double, grads->len);
+      g_autofree double *y = g_new (double, grads->len);
+      for (guint i = 0; i < grads->len; i++)
+        x[i] = g_array_index (grads, WeftGradNorms, i).step / spe;
+      for (guint k = 0; k < GRAD_N; k++)
+        {
+          guint n = 0;
+          for (guint i = 0; i < grads->len; i++)
+            {
+              const WeftGradNorms *gn = &g_array_index (grads, WeftGradNorms, i);
+              double v = modality[k] < 0 ? gn->rest : gn->branch[modality[k]];
+              if (isfinite (v))
+                {
+                  x[n] = gn->step / spe;
+                  y[n++] = v;
+                }
+            }
+          weft_plot_append_many (self->grad_plot, k, x, y, n);
+        }
+      self->n_grads_seen += grads->len;
+    }
+
+  if (gtk_widget_get_visible (GTK_WIDGET (self->heatmap)))
+    {
+      WeftSimilarity sim;
+      if (weft_trainer_get_similarity (self->trainer, &sim) && sim.step != self->sim_step)
+        {
+          self->sim_step = sim.step;
+          weft_heatmap_set_matrix (self->heatmap, sim.value, sim.n, WEFT_SIMILARITY_MAX, sim.a, sim.b);
+        }
+    }
+
+  g_autoptr(GArray) history = weft_trainer_dup_history (self->trainer);
+  if (history->len > self->n_epochs_seen)
+    {
+      JsonArray *epochs = json_object_get_array_member (self->run, "epochs");
+      for (guint i = self->n_epochs_seen; i < history->len; i++)
+        {
+          const WeftEpochMetrics *m = &g_array_index (history, WeftEpochMetrics, i);
+          JsonObject *e = json_object_new ();
+          add_epoch_points (self, m);
+          json_object_set_int_member (e, "epoch", m->epoch);
+          set_double_member (e, "train_loss", m->train_loss);
+          set_double_member (e, "val_loss", m->val_loss);
+          set_double_member (e, "val_accuracy", m->val_accuracy);
+          set_double_member (e, "val_recall1", m->val_recall1);
+          set_double_member (e, "val_recall5", m->val_recall5);
+          set_double_member (e, "samples_per_s", m->samples_per_s);
+          set_double_member (e, "seconds", m->seconds);
+          set_double_member (e, "lr", m->lr);
+          json_array_add_object_element (epochs, e);
+        }
+      self->n_epochs_seen = history->len;
+      /* The record is rewritten after every epoch, so a crash or a closed
+       * window still leaves the curves so far in the project. */
+      int idx = find_run (self->project, self->run_id);
+      if (idx >= 0)
+        weft_project_replace_run (self->project, idx, self->run);
+      rebuild_runs (self);
+    }
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.pause", p.state == WEFT_TRAIN_RUNNING);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.resume", p.state == WEFT_TRAIN_PAUSED);
+  gtk_widget_set_visible (self->pause_button, p.state != WEFT_TRAIN_PAUSED);
+  gtk_widget_set_visible (self->resume_button, p.state == WEFT_TRAIN_PAUSED);
+  weft_progress_clear (&p);
+}
+
+static gboolean
+refresh_cb (gpointer data)
+{
+  refresh (WEFT_TRAIN_PAGE (data));
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- training ---- */
+
+static void
+write_step_losses (WeftTrainPage *self, const char *run_dir)
+{
+  g_autoptr(GArray) losses = weft_trainer_dup_step_losses (self->trainer, 0);
+  g_autoptr(GString) csv = g_string_new ("step,loss\n");
+  g_autofree char *path = g_build_filename (run_dir, "steps.csv", NULL);
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < losses->len; i++)
+    g_string_append_printf (csv, "%u,%.6g\n", i + 1, g_array_index (losses, float, i));
+  if (!g_file_set_contents (path, csv->str, csv->len, &error))
+    g_warning ("%s", error->message);
+}
+
+static void
+finish_run (WeftTrainPage *self)
+{
+  WeftProgress p;
+  g_autofree char *finished = now_iso8601 ();
+  static const char *const states[] = {
+    [WEFT_TRAIN_IDLE] = "stopped", [WEFT_TRAIN_RUNNING] = "stopped",
+    [WEFT_TRAIN_PAUSED] = "stopped", [WEFT_TRAIN_FINISHED] = "finished",
+    [WEFT_TRAIN_STOPPED] = "stopped", [WEFT_TRAIN_FAILED] = "failed",
+  };
+
+  weft_trainer_join (self->trainer);
+  refresh (self);
+  weft_trainer_get_progress (self->trainer, &p);
+
+  json_object_set_string_member (self->run, "finished", finished);
+  json_object_set_string_member (self->run, "state", states[p.state]);
+  if (p.message)
+    json_object_set_string_member (self->run, "message", p.message);
+
+  JsonObject *final = json_object_new ();
+  if (p.epochs_done > 0)
+    {
+      set_double_member (final, "accuracy", p.last.val_accuracy);
+      set_double_member (final, "recall1", p.last.val_recall1);
+      set_double_member (final, "recall5", p.last.val_recall5);
+      set_double_member (final, "val_loss", p.last.val_loss);
+      set_double_member (final, "train_loss", p.last.train_loss);
+    }
+  json_object_set_int_member (final, "parameters", weft_graph_param_count (self->graph));
+  json_object_set_double_member (final, "seconds", p.elapsed);
+  json_object_set_int_member (final, "epochs_done", p.epochs_done);
+  json_object_set_object_member (self->run, "final", final);
+  /* Without one good epoch there are no weights worth pointing at. */
+  if (p.epochs_done == 0)
+    json_object_remove_member (self->run, "checkpoint");
+
+  g_autofree char *run_dir = weft_project_dup_run_dir (self->run_id, NULL);
+  if (run_dir != NULL)
+    write_step_losses (self, run_dir);
+
+  int idx = find_run (self->project, self->run_id);
+  if (idx >= 0)
+    weft_project_replace_run (self->project, idx, self->run);
+
+  if (p.state == WEFT_TRAIN_FAILED)
+    show_banner (self, "dialog-error-symbolic", p.message ? p.message : _("Training failed."), TRUE);
+  else if (p.state == WEFT_TRAIN_STOPPED)
+    show_banner (self, "dialog-information-symbolic", p.message ? p.message : _("Training stopped."), FALSE);
+  {
+    g_autofree char *took = format_seconds (p.elapsed);
+    g_autofree char *text = g_strdup_printf (p.state == WEFT_TRAIN_FINISHED ?
+                                             _("Finished %d epochs in %s") :
+                                             p.state == WEFT_TRAIN_FAILED ?
+                                             _("Failed after %d epochs (%s)") :
+                                             _("Stopped after %d epochs (%s)"),
+                                             p.epochs_done, took);
+    gtk_label_set_text (self->status_label, text);
+  }
+  weft_progress_clear (&p);
+
+  g_clear_handle_id (&self->refresh_id, g_source_remove);
+  g_clear_object (&self->trainer);
+  g_clear_pointer (&self->graph, weft_graph_free);
+  g_clear_pointer (&self->run_features, weft_features_free);
+  g_clear_pointer (&self->run, json_object_unref);
+  g_clear_pointer (&self->run_id, g_free);
+  rebuild_runs (self);
+  update_state (self);
+}
+
+static void
+trainer_finished_cb (WeftTrainer *trainer, WeftTrainPage *self)
+{
+  if (trainer == self->trainer)
+    finish_run (self);
+}
+
+static gboolean
+start_training (WeftTrainPage *self, GError **error)
+{
+  const WeftSpec *spec = weft_project_get_model (self->project);
+  WeftTrainConfig c;
+  WeftBinding b;
+  g_autofree char *run_dir = NULL, *base_dir = NULL;
+  g_autofree char *started = now_iso8601 ();
+  JsonObject *features_json;
+  int n_val;
+
+  g_return_val_if_fail (self->trainer == NULL, FALSE);
+
+  if (spec == NULL || self->features == NULL)
+    {
+      g_set_error (error, WEFT_ERROR, WEFT_ERROR_TRAIN,
+                   _("Open a dataset and choose a model before training."));
+      return FALSE;
+    }
+
+  settings_from_widgets (self, &c);
+  self->run_id = weft_project_new_run_id ();
+  run_dir = weft_project_dup_run_dir (self->run_id, error);
+  if (run_dir == NULL)
+    goto fail;
+  c.checkpoint_path = g_build_filename (run_dir, "model.safetensors", NULL);
+  features_json = weft_project_get_features (self->project);
+  g_clear_pointer (&c.features, json_object_unref);
+  c.features = features_json ? json_object_ref (features_json) : NULL;
+
+  /* The run keeps its own reference: refeaturising cannot pull these
+   * features from under the worker. */
+  self->run_features = weft_features_ref (self->features);
+  g_free (weft_features_split_rows (self->run_features, WEFT_SPLIT_VALIDATION, &n_val));
+  if (n_val == 0 && c.val_share > 0)
+    weft_features_carve_validation (self->run_features, c.val_share, c.seed);
+
+  weft_features_get_binding (self->run_features, &b);
+  self->graph = weft_graph_compile (spec, &b, error);
+  if (self->graph == NULL)
+    goto fail;
+  weft_graph_allocate (self->graph, c.batch_size, c.seed);
+  if (weft_project_get_file (self->project) != NULL)
+    {
+      g_autoptr(GFile) parent = g_file_get_parent (weft_project_get_file (self->project));
+      base_dir = g_file_get_path (parent);
+    }
+  else
+    base_dir = g_strdup (weft_project_get_dataset (self->project));
+  if (!weft_checkpoint_load_transfers (self->graph, base_dir, error))
+    goto fail;
+
+  self->trainer = weft_trainer_new (self->graph, self->run_features, &c);
+  g_signal_connect (self->trainer, "finished", G_CALLBACK (trainer_finished_cb), self);
+  if (!weft_trainer_start (self->trainer, error))
+    goto fail;
+
+  /* The run record, kept in the project from the first step on. */
+  self->run = json_object_new ();
+  json_object_set_string_member (self->run, "id", self->run_id);
+  if (spec->name)
+    json_object_set_string_member (self->run, "template", spec->name);
+  else
+    json_object_set_null_member (self->run, "template");
+  json_object_set_string_member (self->run, "started", started);
+  json_object_set_string_member (self->run, "state", "running");
+  {
+    g_autoptr(JsonObject) settings = weft_train_config_to_json (&c);
+    json_object_remove_member (settings, "checkpoint_path");
+    json_object_set_object_member (self->run, "settings", json_object_ref (settings));
+  }
+  json_object_set_member (self->run, "model", weft_spec_to_json (spec));
+  json_object_set_array_member (self->run, "epochs", json_array_new ());
+  json_object_set_string_member (self->run, "checkpoint", c.checkpoint_path);
+  {
+    g_autofree char *emb = g_build_filename (run_dir, "embeddings", NULL);
+    json_object_set_string_member (self->run, "embeddings", emb);
+  }
+  json_object_set_int_member (self->run, "parameters", weft_graph_param_count (self->graph));
+  weft_project_add_run (self->project, self->run);
+
+  gtk_widget_set_visible (GTK_WIDGET (self->heatmap), weft_trainer_has_similarity (self->trainer));
+  gtk_widget_set_visible (GTK_WIDGET (self->metric_plot), TRUE);
+  weft_plot_set_title (self->metric_plot, spec_has_classifier (spec) ?
+                       _("Validation Accuracy") : _("Validation Recall"));
+  gtk_revealer_set_reveal_child (self->banner_revealer, FALSE);
+  setup_plots (self);
+  update_overlays (self);
+  self->steps_per_epoch = 0;
+  self->refresh_id = g_timeout_add (100, refresh_cb, self);
+  weft_train_config_clear (&c);
+  rebuild_runs (self);
+  update_state (self);
+  return TRUE;
+
+fail:
+  weft_train_config_clear (&c);
+  g_clear_object (&self->trainer);
+  g_clear_pointer (&self->graph, weft_graph_free);
+  g_clear_pointer (&self->run_features, weft_features_free);
+  g_clear_pointer (&self->run_id, g_free);
+  return FALSE;
+}
+
+/* ---- actions ---- */
+
+static void
+train_start (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  WeftTrainPage *self = WEFT_TRAIN_PAGE (widget);
+  g_autoptr(GError) error = NULL;
+
+  if (self->trainer != NULL)
+    return;
+  if (!start_training (self, &error))
+    show_banner (self, "dialog-error-symbolic", error->message, TRUE);
+}
+
+static void
+train_pause (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  WeftTrainPage *self = WEFT_TRAIN_PAGE (widget);
+
+  if (self->trainer == NULL)
+    return;
+  weft_trainer_pause (self->trainer);
+  gtk_widget_set_visible (self->pause_button, FALSE);
+  gtk_widget_set_visible (self->resume_button, TRUE);
+  gtk_widget_action_set_enabled (widget, "train.pause", FALSE);
+  gtk_widget_action_set_enabled (widget, "train.resume", TRUE);
+}
+
+static void
+train_resume (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  WeftTrainPage *self = WEFT_TRAIN_PAGE (widget);
+
+  if (self->trainer == NULL)
+    return;
+  weft_trainer_resume (self->trainer);
+  gtk_widget_set_visible (self->pause_button, TRUE);
+  gtk_widget_set_visible (self->resume_button, FALSE);
+  gtk_widget_action_set_enabled (widget, "train.pause", TRUE);
+  gtk_widget_action_set_enabled (widget, "train.resume", FALSE);
+}
+
+/* One shortcut (Ctrl+P) for both. */
+static void
+train_toggle_pause (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  WeftTrainPage *self = WEFT_TRAIN_PAGE (widget);
+
+  if (self->trainer == NULL)
+    return;
+  if (gtk_widget_get_visible (self->resume_button))
+    train_resume (widget, NULL, NULL);
+  else
+    train_pause (widget, NULL, NULL);
+}
+
+static void
+train_stop (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  WeftTrainPage *self = WEFT_TRAIN_PAGE (widget);
+
+  if (self->trainer == NULL)
+    return;
+  gtk_label_set_text (self->status_label, _("Stopping…"));
+  weft_trainer_stop (self->trainer);
+}
+
+static void
+dismiss_banner (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  gtk_revealer_set_reveal_child (WEFT_TRAIN_PAGE (widget)->banner_revealer, FALSE);
+}
+
+static void
+use_template (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  WeftTrainPage *self = WEFT_TRAIN_PAGE (widget);
+  guint i = gtk_drop_down_get_selected (self->template_dropdown);
+  g_autoptr(GError) error = NULL;
+
+  if (self->project == NULL || self->template_names == NULL || i >= g_strv_length (self->template_names))
+    return;
+  g_autofree char *file = g_strconcat (self->template_names[i], ".json", NULL);
+  g_autofree char *path = g_build_filename (WEFT_SOURCE_DIR, "data", "models", file, NULL);
+  g_autoptr(WeftSpec) spec = weft_spec_load (path, &error);
+  if (spec == NULL)
+    {
+      show_banner (self, "dialog-error-symbolic", error->message, TRUE);
+      return;
+    }
+  weft_project_set_model (self->project, spec);
+  reset_settings (widget, NULL, NULL);
+  update_state (self);
+}
+
+/* ---- CSV ---- */
+
+static void
+csv_value (GString *s, JsonObject *o, const char *name)
+{
+  double v = member_double (o, name);
+
+  g_string_append_c (s, ',');
+  if (isfinite (v))
+    g_string_append_printf (s, "%.6g", v);
+}
+
+static char *
+runs_to_csv (WeftProject *project)
+{
+  static const char *const cols[] = { "train_loss", "val_loss", "val_accuracy", "val_recall1",
+                                      "val_recall5", "samples_per_s", "seconds", "lr" };
+  GString *s = g_string_new ("run,template,epoch");
+  guint n = weft_project_get_n_runs (project);
+
+  for (guint k = 0; k < G_N_ELEMENTS (cols); k++)
+    g_string_append_printf (s, ",%s", cols[k]);
+  g_string_append_c (s, '\n');
+  for (guint i = 0; i < n; i++)
+    {
+      JsonObject *r = weft_project_get_run (project, i);
+      JsonArray *epochs = json_object_get_array_member (r, "epochs");
+      for (guint j = 0; epochs && j < json_array_get_length (epochs); j++)
+        {
+          JsonObject *e = json_array_get_object_element (epochs, j);
+          g_string_append_printf (s, "%s,%s,%d",
+                                  json_object_get_string_member_with_default (r, "id", ""),
+                                  json_object_get_string_member_with_default (r, "template", ""),
+                                  (int) member_double (e, "epoch"));
+          for (guint k = 0; k < G_N_ELEMENTS (cols); k++)
+            csv_value (s, e, cols[k]);
+          g_string_append_c (s, '\n');
+        }
+    }
+  return g_string_free (s, FALSE);
+}
+
+static gboolean
+write_csv (WeftProject *project, const char *path, GError **error)
+{
+  g_autofree char *csv = runs_to_csv (project);
+
+  /* g_file_set_contents writes a temporary file and renames it. */
+  return g_file_set_contents (path, csv, -1, error);
+}
+
+static void
+csv_response_cb (GtkNativeDialog *dialog, int response, WeftTrainPage *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT && self->project != NULL)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = g_file_get_path (file);
+      g_autoptr(GError) error = NULL;
+      if (path && !write_csv (self->project, path, &error))
+        show_banner (self, "dialog-error-symbolic", error->message, TRUE);
+    }
+  gtk_native_dialog_destroy (dialog);
+  g_object_unref (dialog);
+  g_object_unref (self);
+}
+
+static void
+export_csv (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  WeftTrainPage *self = WEFT_TRAIN_PAGE (widget);
+  const char *test_dir = g_getenv ("WEFT_TEST_EXPORT_DIR");
+
+  if (self->project == NULL)
+    return;
+  if (test_dir != NULL)
+    {
+      g_autofree char *path = g_build_filename (test_dir, "metrics.csv", NULL);
+      g_autoptr(GError) error = NULL;
+      if (!write_csv (self->project, path, &error))
+        show_banner (self, "dialog-error-symbolic", error->message, TRUE);
+      return;
+    }
+  GtkRoot *root = gtk_widget_get_root (widget);
+  GtkFileChooserNative *chooser =
+    gtk_file_chooser_native_new (_("Export Metrics"), GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                 GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), "metrics.csv");
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  g_signal_connect (chooser, "response", G_CALLBACK (csv_response_cb), g_object_ref (self));
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+/* ---- compare ---- */
+
+static void
+compare_done_cb (WeftCompareDialog *dialog, WeftTrainPage *self)
+{
+  rebuild_runs (self);
+  show_latest_run (self);
+}
+
+static void
+train_compare (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  WeftTrainPage *self = WEFT_TRAIN_PAGE (widget);
+  WeftTrainConfig c;
+  GtkRoot *root = gtk_widget_get_root (widget);
+
+  if (self->project == NULL || self->features == NULL || self->trainer != NULL)
+    return;
+  settings_from_widgets (self, &c);
+  WeftCompareDialog *dialog = weft_compare_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                                       self->project, self->features, &c);
+  g_signal_connect_object (dialog, "runs-added", G_CALLBACK (compare_done_cb), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+  weft_train_config_clear (&c);
+}
+
+/* ---- runs list ---- */
+
+static void
+overlay_toggled_cb (GtkCheckButton *check, WeftTrainPage *self)
+{
+  const char *id = g_object_get_data (G_OBJECT (check), "run-id");
+
+  if (gtk_check_button_get_active (check))
+    g_hash_table_add (self->overlay, g_strdup (id));
+  else
+    g_hash_table_remove (self->overlay, id);
+  update_overlays (self);
+}
+
+static void
+rebuild_runs (WeftTrainPage *self)
+{
+  GtkWidget *child;
+  guint n = self->project ? weft_project_get_n_runs (self->project) : 0;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->runs_list))) != NULL)
+    gtk_list_box_remove (self->runs_list, child);
+  self->n_runs_shown = n;
+
+  if (n == 0)
+    {
+      GtkWidget *row = adw_action_row_new ();
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("No runs yet"));
+      gtk_widget_add_css_class (row, "dim-label");
+      gtk_list_box_append (self->runs_list, row);
+      return;
+    }
+
+  /* Newest first: that is the one a person just started. */
+  for (guint k = n; k-- > 0;)
+    {
+      JsonObject *r = weft_project_get_run (self->project, k);
+      JsonObject *final = json_object_get_object_member (r, "final");
+      JsonArray *epochs = json_object_get_array_member (r, "epochs");
+      const char *id = json_object_get_string_member_with_default (r, "id", "");
+      const char *tmpl = json_object_get_string_member_with_default (r, "template", NULL);
+      const char *state = json_object_get_string_member_with_default (r, "state", "");
+      const char *started = json_object_get_string_member_with_default (r, "started", "");
+      double best = NAN, best_r1 = NAN, params = member_double (final, "parameters");
+      double secs = member_double (final, "seconds");
+      gboolean running = g_strcmp0 (id, self->run_id) == 0;
+
+      if (isnan (params))
+        params = member_double (r, "parameters");
+      for (guint j = 0; epochs && j < json_array_get_length (epochs); j++)
+        {
+          JsonObject *e = json_array_get_object_element (epochs, j);
+          double a = member_double (e, "val_accuracy"), r1 = member_double (e, "val_recall1");
+          if (isfinite (a) && !(a <= best))
+            best = a;
+          if (isfinite (r1) && !(r1 <= best_r1))
+            best_r1 = r1;
+          if (isnan (secs))
+            secs = 0;
+        }
+
+      g_autofree char *title = g_strdup_printf ("%s · %.16s", tmpl ? tmpl : _("custom model"),
+                                                started[0] ? started : "?");
+      if (strlen (started) >= 16)
+        title[strlen (title) - 6] = ' ';
+      GString *sub = g_string_new (NULL);
+      if (isfinite (params))
+        g_string_append_printf (sub, params >= 1e6 ? _("%.1fM parameters") : _("%.0fk parameters"),
+                                params >= 1e6 ? params / 1e6 : params / 1e3);
+      if (isfinite (best))
+        g_string_append_printf (sub, _(" · best accuracy %.3f"), best);
+      else if (isfinite (best_r1))
+        g_string_append_printf (sub, _(" · best R@1 %.3f"), best_r1);
+      if (isfinite (secs) && secs > 0)
+        {
+          g_autofree char *t = format_seconds (secs);
+          g_string_append_printf (sub, " · %s", t);
+        }
+      g_string_append_printf (sub, " · %s", running ? _("running") :
+                              g_str_equal (state, "finished") ? _("finished") :
+                              g_str_equal (state, "failed") ? _("failed") :
+                              g_str_equal (state, "stopped") ? _("stopped") : state);
+
+      GtkWidget *row = adw_action_row_new ();
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), sub->str);
+      adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 2);
+      g_string_free (sub, TRUE);
+
+      GtkWidget *check = gtk_check_button_new ();
+      gtk_widget_set_valign (check, GTK_ALIGN_CENTER);
+      g_object_set_data_full (G_OBJECT (check), "run-id", g_strdup (id), g_free);
+      gtk_check_button_set_active (GTK_CHECK_BUTTON (check), g_hash_table_contains (self->overlay, id));
+      gtk_widget_set_sensitive (check, !running);
+      g_signal_connect (check, "toggled", G_CALLBACK (overlay_toggled_cb), self);
+      g_autofree char *a11y = g_strdup_printf (_("Overlay run %s"), title);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (check), GTK_ACCESSIBLE_PROPERTY_LABEL, a11y, -1);
+      adw_action_row_add_prefix (ADW_ACTION_ROW (row), check);
+      adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), check);
+      gtk_list_box_append (self->runs_list, row);
+    }
+  g_autofree char *desc = g_strdup_printf (ngettext ("%u run", "%u runs", n), n);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->runs_list), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
+                                  desc, -1);
+}
+
+/* ---- state ---- */
+
+static void
+update_state (WeftTrainPage *self)
+{
+  const WeftSpec *spec = self->project ? weft_project_get_model (self->project) : NULL;
+  guint n_runs = self->project ? weft_project_get_n_runs (self->project) : 0;
+  gboolean training = self->trainer != NULL;
+  gboolean can_train = spec != NULL && self->features != NULL && !training;
+
+  if (spec != NULL && (self->features != NULL || n_runs > 0 || training))
+    gtk_stack_set_visible_child_name (self->stack, "train");
+  else
+    {
+      gtk_stack_set_visible_child_name (self->stack, "empty");
+      if (self->features == NULL)
+        {
+          adw_status_page_set_description (self->empty_status,
+            _("Training runs here, on your computer, while the loss and accuracy curves grow live; "
+              "you can pause or stop it at any step. Open a dataset and build a model first."));
+          gtk_widget_set_visible (self->empty_dataset_button, TRUE);
+          gtk_widget_set_visible (self->template_box, FALSE);
+        }
+      else
+        {
+          adw_status_page_set_description (self->empty_status,
+            _("The dataset is ready. Build a model on the Model page, or start from a template."));
+          gtk_widget_set_visible (self->empty_dataset_button, FALSE);
+          gtk_widget_set_visible (self->template_box, TRUE);
+        }
+    }
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.start", can_train);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.compare", self->features != NULL && !training);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.stop", training);
+  if (!training)
+    {
+      gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.pause", FALSE);
+      gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.resume", FALSE);
+      gtk_widget_set_visible (self->pause_button, TRUE);
+      gtk_widget_set_visible (self->resume_button, FALSE);
+    }
+  gtk_widget_set_sensitive (GTK_WIDGET (self->optimizer_row), !training);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->schedule_row), !training);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->lr_spin), !training);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->batch_spin), !training);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->epochs_spin), !training);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->decay_spin), !training);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->seed_spin), !training);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->val_spin), !training);
+  if (!training && self->features == NULL && spec != NULL)
+    gtk_label_set_text (self->status_label, _("Open the project's dataset to train"));
+  else if (!training && g_str_equal (gtk_label_get_text (self->status_label),
+                                     _("Open the project's dataset to train")))
+    gtk_label_set_text (self->status_label, _("Ready"));
+}
+
+static void
+project_changed_cb (WeftTrainPage *self)
+{
+  /* Runs added or removed elsewhere (the compare dialog, the CLI). */
+  if (self->project && weft_project_get_n_runs (self->project) != self->n_runs_shown && self->trainer == NULL)
+    {
+      rebuild_runs (self);
+      show_latest_run (self);
+    }
+  update_state (self);
+}
+
+static void
+show_switch_cb (WeftTrainPage *self)
+{
+  weft_plot_set_series_visible (self->loss_plot, LOSS_RAW, gtk_switch_get_active (self->show_raw_switch));
+  weft_plot_set_series_visible (self->loss_plot, LOSS_SMOOTH, gtk_switch_get_active (self->show_smooth_switch));
+  weft_plot_set_series_visible (self->loss_plot, LOSS_VAL, gtk_switch_get_active (self->show_val_switch));
+}
+
+/* g_ptr_array_sort hands pointers to the elements. */
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
+}
+
+static void
+load_templates (WeftTrainPage *self)
+{
+  g_autofree char *dir = g_build_filename (WEFT_SOURCE_DIR, "data", "models", NULL);
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+  const char *name;
+
+  while (d && (name = g_dir_read_name (d)) != NULL)
+    if (g_str_has_suffix (name, ".json"))
+      g_ptr_array_add (names, g_strndup (name, strlen (name) - 5));
+  g_ptr_array_sort (names, compare_names);
+  g_ptr_array_add (names, NULL);
+  self->template_names = (GStrv) g_ptr_array_steal (names, NULL);
+  GtkStringList *model = gtk_string_list_new ((const char *const *) self->template_names);
+  gtk_drop_down_set_model (self->template_dropdown, G_LIST_MODEL (model));
+  g_object_unref (model);
+  for (guint i = 0; self->template_names[i]; i++)
+    if (g_str_equal (self->template_names[i], "late-fusion"))
+      gtk_drop_down_set_selected (self->template_dropdown, i);
+}
+
+/* ---- frame timing (benchmark only) ---- */
+
+static void
+before_paint_cb (GdkFrameClock *clock, WeftTrainPage *self)
+{
+  self->frame_start = g_get_monotonic_time ();
+}
+
+static void
+after_paint_cb (GdkFrameClock *clock, WeftTrainPage *self)
+{
+  gint64 us = g_get_monotonic_time () - self->frame_start;
+
+  if (self->frame_start > 0 && self->trainer != NULL)
+    g_array_append_val (self->frame_us, us);
+}
+
+static void
+weft_train_page_realize (GtkWidget *widget)
+{
+  WeftTrainPage *self = WEFT_TRAIN_PAGE (widget);
+
+  GTK_WIDGET_CLASS (weft_train_page_parent_class)->realize (widget);
+  if (self->frame_us != NULL)
+    {
+      GdkFrameClock *clock = gtk_widget_get_frame_clock (widget);
+      g_signal_connect_object (clock, "before-paint", G_CALLBACK (before_paint_cb), self, 0);
+      g_signal_connect_object (clock, "after-paint", G_CALLBACK (after_paint_cb), self, 0);
+    }
+}
+
+static void
+write_frame_stats (WeftTrainPage *self)
+{
+  const char *path = g_getenv ("WEFT_FRAME_STATS");
+  GString *s;
+
+  if (path == NULL || self->frame_us == NULL)
+    return;
+  s = g_string_new (NULL);
+  for (guint i = 0; i < self->frame_us->len; i++)
+    g_string_append_printf (s, "%" G_GINT64_FORMAT "\n", g_array_index (self->frame_us, gint64, i));
+  g_file_set_contents (path, s->str, s->len, NULL);
+  g_string_free (s, TRUE);
+}
+
+/* ---- object ---- */
+
 static void
 weft_train_page_dispose (GObject *object)
 {
   WeftTrainPage *self = WEFT_TRAIN_PAGE (object);
 
+  /* Closing the window mid-run: stop the worker at its next step and wait
+   * for it, so it never outlives the graph and features it borrows. */
+  if (self->trainer != NULL)
+    {
+      weft_trainer_stop (self->trainer);
+      finish_run (self);
+    }
+  write_frame_stats (self);
+  g_clear_pointer (&self->frame_us, g_array_unref);
+  g_clear_handle_id (&self->refresh_id, g_source_remove);
+  if (self->project)
+    g_signal_handlers_disconnect_by_data (self->project, self);
   g_clear_object (&self->project);
   g_clear_pointer (&self->features, weft_features_free);
+  g_clear_pointer (&self->template_names, g_strfreev);
+  g_clear_pointer (&self->overlay, g_hash_table_unref);
   gtk_widget_dispose_template (GTK_WIDGET (self), WEFT_TYPE_TRAIN_PAGE);
 
   G_OBJECT_CLASS (weft_train_page_parent_class)->dispose (object);
@@ -90,21 +1349,97 @@ weft_train_page_class_init (WeftTrainPageClass *klass)
   object_class->dispose = weft_train_page_dispose;
   object_class->get_property = weft_train_page_get_property;
   object_class->set_property = weft_train_page_set_property;
+  widget_class->realize = weft_train_page_realize;
 
   properties[PROP_PROJECT] =
     g_param_spec_object ("project", NULL, NULL, WEFT_TYPE_PROJECT,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
+  g_type_ensure (WEFT_TYPE_PLOT);
+  g_type_ensure (WEFT_TYPE_HEATMAP);
+
   gtk_widget_class_set_template_from_resource (widget_class, "/org/weft/Weft/ui/weft-train-page.ui");
   gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, stack);
   gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, empty_status);
+  gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, empty_dataset_button);
+  gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, template_box);
+  gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, template_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, optimizer_row);
+  gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, schedule_row);
+  gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, lr_spin);
+  gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, batch_spin);
+  gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, epochs_spin);
+  gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, decay_spin);
+  gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, seed_spin);
+  gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, val_spin);
+  gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, show_raw_switch);
+  gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, show_smooth_switch);
+  gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, show_val_switch);
+  gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, runs_list);
+  gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, start_button);
+  gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, pause_button);
+  gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, resume_button);
+  gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, stop_button);
+  gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, progress_bar);
+  gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, status_label);
+  gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, banner_revealer);
+  gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, banner_label);
+  gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, banner_icon);
+  gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, loss_plot);
+  gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, metric_plot);
+  gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, lr_plot);
+  gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, grad_plot);
+  gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, heatmap);
+
+  gtk_widget_class_install_action (widget_class, "train.start", NULL, train_start);
+  gtk_widget_class_install_action (widget_class, "train.pause", NULL, train_pause);
+  gtk_widget_class_install_action (widget_class, "train.resume", NULL, train_resume);
+  gtk_widget_class_install_action (widget_class, "train.toggle-pause", NULL, train_toggle_pause);
+  gtk_widget_class_install_action (widget_class, "train.stop", NULL, train_stop);
+  gtk_widget_class_install_action (widget_class, "train.compare", NULL, train_compare);
+  gtk_widget_class_install_action (widget_class, "train.export-csv", NULL, export_csv);
+  gtk_widget_class_install_action (widget_class, "train.reset-settings", NULL, reset_settings);
+  gtk_widget_class_install_action (widget_class, "train.dismiss-banner", NULL, dismiss_banner);
+  gtk_widget_class_install_action (widget_class, "train.use-template", NULL, use_template);
+
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Return, GDK_CONTROL_MASK, "train.start", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Enter, GDK_CONTROL_MASK, "train.start", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_p, GDK_CONTROL_MASK, "train.toggle-pause", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_period, GDK_CONTROL_MASK, "train.stop", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_C, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "train.compare", NULL);
 }
 
 static void
 weft_train_page_init (WeftTrainPage *self)
 {
+  GtkSpinButton *spins[6];
+
   gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->overlay = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  if (g_getenv ("WEFT_FRAME_STATS") != NULL)
+    self->frame_us = g_array_new (FALSE, FALSE, sizeof (gint64));
+
+  spins[0] = self->lr_spin;
+  spins[1] = self->batch_spin;
+  spins[2] = self->epochs_spin;
+  spins[3] = self->decay_spin;
+  spins[4] = self->seed_spin;
+  spins[5] = self->val_spin;
+  for (guint i = 0; i < G_N_ELEMENTS (spins); i++)
+    g_signal_connect_swapped (spins[i], "value-changed", G_CALLBACK (settings_changed_cb), self);
+  g_signal_connect_swapped (self->schedule_row, "notify::selected", G_CALLBACK (settings_changed_cb), self);
+  g_signal_connect_swapped (self->optimizer_row, "notify::selected", G_CALLBACK (optimizer_changed_cb), self);
+  g_signal_connect_swapped (self->show_raw_switch, "notify::active", G_CALLBACK (show_switch_cb), self);
+  g_signal_connect_swapped (self->show_smooth_switch, "notify::active", G_CALLBACK (show_switch_cb), self);
+  g_signal_connect_swapped (self->show_val_switch, "notify::active", G_CALLBACK (show_switch_cb), self);
+
+  weft_heatmap_set_title (self->heatmap, _("In-Batch Similarity (matching pairs on the diagonal)"));
+  load_templates (self);
+  setup_plots (self);
+  rebuild_runs (self);
+  update_state (self);
 }
 
 void
@@ -114,8 +1449,24 @@ weft_train_page_set_project (WeftTrainPage *self,
   g_return_if_fail (WEFT_IS_TRAIN_PAGE (self));
   g_return_if_fail (project == NULL || WEFT_IS_PROJECT (project));
 
-  if (!g_set_object (&self->project, project))
+  if (project == self->project)
     return;
+  /* A run belongs to the project it started in. */
+  if (self->trainer != NULL)
+    {
+      weft_trainer_stop (self->trainer);
+      finish_run (self);
+    }
+  if (self->project)
+    g_signal_handlers_disconnect_by_data (self->project, self);
+  g_set_object (&self->project, project);
+  if (project)
+    g_signal_connect_swapped (project, "changed", G_CALLBACK (project_changed_cb), self);
+  g_hash_table_remove_all (self->overlay);
+  load_settings (self);
+  rebuild_runs (self);
+  show_latest_run (self);
+  update_state (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROJECT]);
 }
 
@@ -139,6 +1490,7 @@ weft_train_page_set_features (WeftTrainPage      *self,
   g_clear_pointer (&self->features, weft_features_free);
   self->features = features;
   self->dataset = dataset;
+  update_state (self);
 }
 
 WeftFeatures *

@@ -440,6 +440,7 @@ weft_window_features_changed_cb (WeftWindow *self)
   WeftFeatures *features = weft_dataset_page_get_features (self->dataset_page);
   const WeftDataset *dataset = weft_dataset_page_get_dataset (self->dataset_page);
 
+  weft_model_page_set_features (self->model_page, features);
   weft_train_page_set_features (self->train_page, features, dataset);
   weft_explore_page_set_features (self->explore_page, features, dataset);
 }

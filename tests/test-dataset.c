@@ -677,6 +677,96 @@ test_open_errors (void)
   remove_tree (root);
 }
 
+/* A folder that many rows name is listed once instead of lstat-ing each
+ * file (weft-dataset.c, FolderListing): the report and the paths must be
+ * exactly those of the file-by-file checks. 60 rows name images/, so the
+ * listing is used for most of them, including every odd entry below. */
+static void
+test_listed_folder (void)
+{
+  g_autofree char *root = fixture_new ();
+  g_autofree char *outside = fixture_new ();
+  GString *csv = g_string_new ("image_file_name,audio_file_name,text\n");
+  for (int i = 0; i < 60; i++)
+    {
+      g_autofree char *rel = g_strdup_printf ("images/%02d.png", i);
+      put (root, rel, "not read when opening", -1);
+      g_string_append_printf (csv, "%s,%s,caption %d\n", rel,
+                              i % 2 ? "audio/empty.wav" : "audio/ok.wav", i);
+    }
+  put_wav (root, "audio/ok.wav");
+  put (root, "audio/empty.wav", "", 0);
+  put_png (outside, "secret.png", 4, 4);
+  g_autofree char *secret = g_build_filename (outside, "secret.png", NULL);
+  g_autofree char *out_link = g_build_filename (root, "images", "out.png", NULL);
+  g_autofree char *in_link = g_build_filename (root, "images", "in.png", NULL);
+  g_autofree char *sub = g_build_filename (root, "images", "sub.png", NULL);
+  g_assert_cmpint (symlink (secret, out_link), ==, 0);
+  g_assert_cmpint (symlink ("07.png", in_link), ==, 0);
+  g_assert_cmpint (g_mkdir (sub, 0755), ==, 0);
+  /* After 60 rows the folder is surely listed. */
+  g_string_append (csv,
+                   "images/gone.png,,row 61\n"
+                   "images/out.png,,row 62\n"
+                   "images/in.png,,row 63\n"
+                   "images/sub.png,,row 64\n"
+                   "images/./03.png,,row 65\n"
+                   "images/sub.png/../04.png,,row 66\n"
+                   "IMAGES/05.png,,row 67\n");
+  put (root, "metadata.csv", csv->str, csv->len);
+  g_string_free (csv, TRUE);
+
+  /* As the app opens a large set: images are checked when decoded. */
+  WeftDatasetLimits limits;
+  weft_dataset_limits_init (&limits);
+  limits.probe_images = FALSE;
+  GError *error = NULL;
+  g_autoptr(WeftDataset) ds = weft_dataset_open (root, &limits, NULL, &error);
+  g_assert_no_error (error);
+  /* The 30 rows of the empty sound keep their image and caption. */
+  GPtrArray *want = g_ptr_array_new_with_free_func (g_free);
+  for (int i = 1; i < 60; i += 2)
+    g_ptr_array_add (want, g_strdup_printf ("row %d: audio/empty.wav is empty", i + 1));
+  g_ptr_array_add (want, g_strdup ("row 61: images/gone.png is missing"));
+  g_ptr_array_add (want, g_strdup ("row 62: images/out.png leaves the dataset folder; it was refused"));
+  g_ptr_array_add (want, g_strdup ("row 64: images/sub.png is a folder, not a file"));
+  g_ptr_array_add (want, g_strdup ("row 67: IMAGES/05.png is missing"));
+  for (guint i = 0; i < ds->issues->len; i++)
+    {
+      g_autofree char *got = weft_issue_to_string (g_ptr_array_index (ds->issues, i));
+      g_test_message ("issue %u: %s", i, got);
+      if (i < want->len)
+        g_assert_cmpstr (got, ==, g_ptr_array_index (want, i));
+    }
+  g_assert_cmpuint (ds->issues->len, ==, want->len);
+  g_ptr_array_unref (want);
+
+  /* Rows 61, 62 and 64 lose their only file and their caption stays. */
+  g_assert_cmpuint (ds->samples->len, ==, 67);
+  g_assert_cmpint (ds->n_skipped, ==, 0);
+  for (guint i = 0; i < ds->samples->len; i++)
+    {
+      const WeftSample *s = g_ptr_array_index (ds->samples, i);
+      g_autofree char *expect = NULL;
+      if (s->row <= 60)
+        {
+          g_autofree char *rel = g_strdup_printf ("images/%02d.png", s->row - 1);
+          expect = weft_dataset_resolve (ds, rel, NULL);
+          g_assert_nonnull (expect);
+          g_assert_cmpstr (s->audio == NULL ? "none" : "ok", ==, s->row % 2 ? "ok" : "none");
+        }
+      else if (s->row == 63)
+        expect = weft_dataset_resolve (ds, "images/07.png", NULL);
+      else if (s->row == 65)
+        expect = weft_dataset_resolve (ds, "images/03.png", NULL);
+      else if (s->row == 66)
+        expect = weft_dataset_resolve (ds, "images/04.png", NULL);
+      g_assert_cmpstr (s->image, ==, expect);
+    }
+  remove_tree (root);
+  remove_tree (outside);
+}
+
 static void
 test_resolve (void)
 {
@@ -767,6 +857,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dataset/open/jsonl", test_jsonl_dataset);
   g_test_add_func ("/dataset/open/class-folders", test_class_folders);
   g_test_add_func ("/dataset/open/errors", test_open_errors);
+  g_test_add_func ("/dataset/open/listed-folder", test_listed_folder);
   g_test_add_func ("/dataset/resolve", test_resolve);
   g_test_add_func ("/dataset/issues-threads", test_issues_threads);
   return g_test_run ();

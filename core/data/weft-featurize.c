@@ -744,6 +744,14 @@ cache_load (WeftDataset *ds, const WeftFeatureSettings *s, const char *path, con
   return g_steal_pointer (&f);
 }
 
+char *
+weft_featurize_dup_cache_path (WeftDataset *ds, const WeftFeatureSettings *s, const char *cache_dir)
+{
+  g_return_val_if_fail (ds != NULL && ds->samples != NULL && s != NULL && cache_dir != NULL, NULL);
+  g_autofree char *key = cache_key (ds, s, NULL);
+  return cache_path (cache_dir, key);
+}
+
 /* ---- weft_featurize ---- */
 
 static WeftFeatures *

@@ -72,6 +72,12 @@ WeftFeatures *weft_featurize (WeftDataset *ds, const WeftFeatureSettings *s,
                               WeftProgressFunc progress, gpointer user_data,
                               GCancellable *cancellable, GError **error);
 
+/* The cache file weft_featurize would read or write for ds and s:
+ * CACHE_DIR/<key>.wfc, which may not exist. Computes the key as a lookup
+ * does (a stat of every file). Newly allocated. */
+char *weft_featurize_dup_cache_path (WeftDataset *ds, const WeftFeatureSettings *s,
+                                     const char *cache_dir);
+
 /* $XDG_CACHE_HOME/weft/features; newly allocated. */
 char *weft_features_default_cache_dir (void);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "tensor/weft-blas.h"
+#include "tensor/weft-rng.h"
 
 int
 weft_graph_find_loss (WeftGraph *g, const char *type)
@@ -79,8 +80,96 @@ weft_retrieval_recall (const float *A, const float *B, int n, int d,
 }
 
 void
+weft_perturb_init (WeftPerturb *p)
+{
+  memset (p, 0, sizeof *p);
+  p->audio_snr_db = INFINITY;
+  p->seed = 1;
+}
+
+static gboolean
+perturb_is_identity (const WeftPerturb *p)
+{
+  return p == NULL
+         || (p->drop == 0 && !(p->image_sigma > 0)
+             && (isnan (p->audio_snr_db) || isinf (p->audio_snr_db)));
+}
+
+static gboolean
+text_input_is_bow (WeftGraph *g)
+{
+  const WeftSpec *spec = weft_graph_get_spec (g);
+  for (guint i = 0; spec && i < spec->inputs->len; i++)
+    {
+      const WeftSpecInput *in = g_ptr_array_index (spec->inputs, i);
+      if (in->modality == WEFT_MODALITY_TEXT)
+        return in->text_bow;
+    }
+  return FALSE;
+}
+
+void
+weft_perturb_apply (const WeftPerturb *p, WeftGraph *g, int B, guint64 batch_index)
+{
+  gsize size;
+  float *x;
+
+  if (perturb_is_identity (p))
+    return;
+  for (int m = 0; m < WEFT_N_MODALITIES; m++)
+    {
+      if (m == WEFT_MODALITY_LABEL || !(p->drop & (1u << m)))
+        continue;
+      if ((x = weft_graph_get_input (g, m, &size)) == NULL)
+        continue;
+      /* Token ids use -1 for padding; a bag of words of no words is 0. */
+      float fill = m == WEFT_MODALITY_TEXT && !text_input_is_bow (g) ? -1.f : 0.f;
+      for (gsize i = 0; i < (gsize) B * size; i++)
+        x[i] = fill;
+    }
+
+  WeftRng rng;
+  weft_rng_init (&rng, p->seed ^ (batch_index * G_GUINT64_CONSTANT (0x9E3779B97F4A7C15)));
+  if (p->image_sigma > 0 && !(p->drop & (1u << WEFT_MODALITY_IMAGE))
+      && (x = weft_graph_get_input (g, WEFT_MODALITY_IMAGE, &size)))
+    for (gsize i = 0; i < (gsize) B * size; i++)
+      x[i] += (float) p->image_sigma * weft_rng_normal (&rng);
+  if (isfinite (p->audio_snr_db) && !(p->drop & (1u << WEFT_MODALITY_AUDIO))
+      && (x = weft_graph_get_input (g, WEFT_MODALITY_AUDIO, &size)))
+    for (int b = 0; b < B; b++)
+      {
+        float *row = x + (gsize) b * size;
+        double power = 0;
+        for (gsize i = 0; i < size; i++)
+          power += (double) row[i] * row[i];
+        power /= MAX (size, 1);
+        /* SNR = 10 log10 (signal power / noise power) */
+        float sigma = (float) sqrt (power / pow (10.0, p->audio_snr_db / 10.0));
+        for (gsize i = 0; i < size; i++)
+          row[i] += sigma * weft_rng_normal (&rng);
+      }
+}
+
+static void evaluate (WeftGraph *g, const WeftFeatures *f, const int *rows, int n,
+                      int max_retrieval_rows, const WeftPerturb *p, WeftEvalResult *out);
+
+void
 weft_evaluate (WeftGraph *g, const WeftFeatures *f, const int *rows, int n,
                int max_retrieval_rows, WeftEvalResult *out)
+{
+  evaluate (g, f, rows, n, max_retrieval_rows, NULL, out);
+}
+
+void
+weft_evaluate_perturbed (WeftGraph *g, const WeftFeatures *f, const int *rows, int n,
+                         const WeftPerturb *p, WeftEvalResult *out)
+{
+  evaluate (g, f, rows, n, 1000, p, out);
+}
+
+static void
+evaluate (WeftGraph *g, const WeftFeatures *f, const int *rows, int n,
+          int max_retrieval_rows, const WeftPerturb *p, WeftEvalResult *out)
 {
   int B = weft_graph_get_max_batch (g);
   int ce = weft_graph_find_loss (g, "cross_entropy");
@@ -122,6 +211,7 @@ weft_evaluate (WeftGraph *g, const WeftFeatures *f, const int *rows, int n,
     {
       int b = MIN (B, n - start);
       weft_features_gather (f, g, rows + start, b);
+      weft_perturb_apply (p, g, b, (guint64) (start / B));
       loss += weft_graph_forward (g, b, FALSE) * b;
       if (logits)
         for (int i = 0; i < b; i++)

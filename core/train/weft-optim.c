@@ -254,7 +254,11 @@ float_for_json (float f)
   for (guint i = 0; i < G_N_ELEMENTS (formats); i++)
     {
       double d = g_ascii_strtod (g_ascii_formatd (buf, sizeof buf, formats[i], f), NULL);
-      if ((float) d == f)
+      /* json-glib 1.6 appends ".0" to a number printed without a '.', so
+       * 1e-08 would be written 1e-08.0, which no parser reads back: keep
+       * the float's own (longer) value for those. */
+      g_ascii_dtostr (buf, sizeof buf, d);
+      if ((float) d == f && (strchr (buf, '.') || !strpbrk (buf, "eE")))
         return d;
     }
   return f;

@@ -27,14 +27,29 @@ struct _WeftTrainer {
   gpointer epoch_hook_data;
   GDestroyNotify epoch_hook_destroy;
 
+  /* Worker-side snapshot state, set up by start */
+  GArray *segments;          /* GradSegment: trainable weights and their branch */
+  guint branch_mask;
+  WeftNode *sim_a, *sim_b;   /* embeddings feeding the contrastive loss */
+  WeftSimilarity sim_work;
+
   /* Shared with the worker, under lock */
   GMutex lock;
   GCond cond;
   WeftProgress progress;
   GArray *history;           /* WeftEpochMetrics */
   GArray *step_losses;       /* float */
+  GArray *step_lrs;          /* float */
+  GArray *grad_norms;        /* WeftGradNorms */
+  WeftSimilarity sim;
   gboolean paused, stop_requested, idle_queued, finished_queued;
 };
+
+typedef struct {
+  const float *grad;
+  gsize size;
+  int branch;                /* WeftModality, or -1: the rest */
+} GradSegment;
 
 enum { SIGNAL_PROGRESS, SIGNAL_FINISHED, N_SIGNALS };
 static guint signals[N_SIGNALS];
@@ -140,6 +155,9 @@ weft_trainer_finalize (GObject *object)
   weft_progress_clear (&self->progress);
   g_array_unref (self->history);
   g_array_unref (self->step_losses);
+  g_array_unref (self->step_lrs);
+  g_array_unref (self->grad_norms);
+  g_array_unref (self->segments);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
   G_OBJECT_CLASS (weft_trainer_parent_class)->finalize (object);
@@ -169,6 +187,9 @@ weft_trainer_init (WeftTrainer *self)
   g_cond_init (&self->cond);
   self->history = g_array_new (FALSE, TRUE, sizeof (WeftEpochMetrics));
   self->step_losses = g_array_new (FALSE, FALSE, sizeof (float));
+  self->step_lrs = g_array_new (FALSE, FALSE, sizeof (float));
+  self->grad_norms = g_array_new (FALSE, FALSE, sizeof (WeftGradNorms));
+  self->segments = g_array_new (FALSE, FALSE, sizeof (GradSegment));
 }
 
 WeftTrainer *
@@ -253,6 +274,69 @@ finish (WeftTrainer *self, WeftTrainState state, char *message)
   g_mutex_unlock (&self->lock);
 }
 
+/* ---- live snapshots (worker) ---- */
+
+static void
+compute_grad_norms (WeftTrainer *self, gint64 step, WeftGradNorms *out)
+{
+  double sum[WEFT_N_MODALITIES] = { 0 }, rest = 0;
+
+  for (guint i = 0; i < self->segments->len; i++)
+    {
+      const GradSegment *seg = &g_array_index (self->segments, GradSegment, i);
+      double s = 0;
+      for (gsize j = 0; j < seg->size; j++)
+        s += (double) seg->grad[j] * seg->grad[j];
+      if (seg->branch >= 0)
+        sum[seg->branch] += s;
+      else
+        rest += s;
+    }
+  out->step = step;
+  double total = rest;
+  for (int m = 0; m < WEFT_N_MODALITIES; m++)
+    {
+      total += sum[m];
+      out->branch[m] = self->branch_mask & (1u << m) ? (float) sqrt (sum[m]) : NAN;
+    }
+  out->rest = (float) sqrt (rest);
+  out->total = (float) sqrt (total);
+}
+
+/* Cosine similarity of the first rows of the two embeddings, a[i] · b[j]. */
+static void
+compute_similarity (WeftTrainer *self, int B, gint64 step)
+{
+  WeftSimilarity *s = &self->sim_work;
+  int d = (int) weft_node_out_size (self->sim_a);
+  int n = MIN (B, WEFT_SIMILARITY_MAX);
+  double na[WEFT_SIMILARITY_MAX], nb[WEFT_SIMILARITY_MAX];
+
+  for (int i = 0; i < n; i++)
+    {
+      const float *a = self->sim_a->out + (gsize) i * d, *b = self->sim_b->out + (gsize) i * d;
+      double sa = 0, sb = 0;
+      for (int k = 0; k < d; k++)
+        {
+          sa += (double) a[k] * a[k];
+          sb += (double) b[k] * b[k];
+        }
+      na[i] = sa > 0 ? 1.0 / sqrt (sa) : 0;
+      nb[i] = sb > 0 ? 1.0 / sqrt (sb) : 0;
+    }
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < n; j++)
+      {
+        const float *a = self->sim_a->out + (gsize) i * d, *b = self->sim_b->out + (gsize) j * d;
+        double dot = 0;
+        for (int k = 0; k < d; k++)
+          dot += (double) a[k] * b[k];
+        s->value[i * WEFT_SIMILARITY_MAX + j] = (float) (dot * na[i] * nb[j]);
+      }
+  s->n = n;
+  s->step = step;
+}
+
 static gpointer
 train_thread (gpointer data)
 {
@@ -312,6 +396,21 @@ train_thread (gpointer data)
           weft_features_gather (f, g, train_rows + (gsize) s * B, B);
           double loss = weft_graph_forward (g, B, TRUE);
           weft_graph_backward (g, B);
+
+          /* Snapshots read the gradients before the update (the optimizer
+           * leaves them as they are) and the embeddings of this batch. */
+          gint64 global_step = (gint64) (epoch - 1) * steps + s + 1;
+          gint64 snap_start = g_get_monotonic_time ();
+          gboolean want_norms = global_step == 1 || global_step % WEFT_GRAD_NORM_EVERY == 0;
+          gboolean want_sim = self->sim_a != NULL
+                              && (global_step == 1 || global_step % WEFT_SIMILARITY_EVERY == 0);
+          WeftGradNorms norms;
+          if (want_norms)
+            compute_grad_norms (self, global_step, &norms);
+          if (want_sim)
+            compute_similarity (self, B, global_step);
+          gint64 snap_time = g_get_monotonic_time () - snap_start;
+
           float gnorm = weft_optim_step (self->optim);
           g_timer_stop (timer);
 
@@ -332,11 +431,19 @@ train_thread (gpointer data)
           recent[n_recent++ % 20] = (float) loss;
 
           g_mutex_lock (&self->lock);
-          float lf = (float) loss;
+          /* The arrays were sized for the whole run in start: no
+           * allocation here. */
+          float lf = (float) loss, lr = weft_optim_get_lr (self->optim);
           g_array_append_val (self->step_losses, lf);
+          g_array_append_val (self->step_lrs, lr);
+          if (want_norms)
+            g_array_append_val (self->grad_norms, norms);
+          if (want_sim)
+            self->sim = self->sim_work;
           WeftProgress *p = &self->progress;
+          p->snapshot_seconds += snap_time * 1e-6;
           p->epoch = epoch;
-          p->step = (gint64) (epoch - 1) * steps + s + 1;
+          p->step = global_step;
           double m = 0;
           for (int i = 0; i < MIN (n_recent, 20); i++)
             m += recent[i];
@@ -409,6 +516,119 @@ weft_trainer_set_epoch_hook (WeftTrainer *self, WeftEpochHook hook, gpointer dat
   self->epoch_hook_destroy = destroy;
 }
 
+void
+weft_graph_modality_masks (WeftGraph *g, guint *mask)
+{
+  int n = weft_graph_get_n_nodes (g);
+
+  for (int k = 0; k < n; k++)
+    {
+      WeftGraphNode *gn = weft_graph_get_node (g, k);
+      mask[k] = gn->modality >= 0 && gn->modality != WEFT_MODALITY_LABEL ? 1u << gn->modality : 0;
+    }
+  /* Nodes are compiled in dependency order, but a fixed point costs little
+   * and does not rely on it. */
+  gboolean changed = TRUE;
+  while (changed)
+    {
+      changed = FALSE;
+      for (int k = 0; k < n; k++)
+        {
+          WeftGraphNode *gn = weft_graph_get_node (g, k);
+          guint m = mask[k];
+          for (int i = 0; i < gn->node->n_in; i++)
+            if (gn->src[i] >= 0)
+              m |= mask[gn->src[i]];
+          if (m != mask[k])
+            {
+              mask[k] = m;
+              changed = TRUE;
+            }
+        }
+    }
+}
+
+static int
+single_modality (guint m)
+{
+  for (int i = 0; i < WEFT_N_MODALITIES; i++)
+    if (m == 1u << i)
+      return i;
+  return -1;
+}
+
+/* Sorts the trainable weights into branches, finds the contrastive
+ * embeddings and sizes the per-step arrays for the whole run. */
+static void
+setup_snapshots (WeftTrainer *self)
+{
+  WeftGraph *g = self->graph;
+  int n = weft_graph_get_n_nodes (g);
+  guint nw = weft_graph_get_n_weights (g);
+  g_autofree guint *mask = g_new0 (guint, MAX (n, 1));
+  g_autofree guint *wmask = g_new0 (guint, MAX (nw, 1));
+  g_autofree gboolean *wused = g_new0 (gboolean, MAX (nw, 1));
+  g_autoptr(GHashTable) by_data = g_hash_table_new (NULL, NULL);
+
+  weft_graph_modality_masks (g, mask);
+  for (guint i = 0; i < nw; i++)
+    g_hash_table_insert (by_data, weft_graph_get_weight (g, i)->data, GUINT_TO_POINTER (i + 1));
+  /* A shared weight is reached through every node that uses it. */
+  for (int k = 0; k < n; k++)
+    {
+      WeftNode *node = weft_graph_get_node (g, k)->node;
+      for (int j = 0; j < node->n_w; j++)
+        {
+          guint wi = GPOINTER_TO_UINT (g_hash_table_lookup (by_data, node->w[j]));
+          if (wi == 0)
+            continue;
+          wmask[wi - 1] |= mask[k];
+          wused[wi - 1] = TRUE;
+        }
+    }
+  g_array_set_size (self->segments, 0);
+  self->branch_mask = 0;
+  for (guint i = 0; i < nw; i++)
+    {
+      const WeftGraphWeight *w = weft_graph_get_weight (g, i);
+      if (w->grad == NULL || w->size == 0)
+        continue;
+      GradSegment seg = { w->grad, w->size, wused[i] ? single_modality (wmask[i]) : -1 };
+      if (seg.branch >= 0)
+        self->branch_mask |= 1u << seg.branch;
+      g_array_append_val (self->segments, seg);
+    }
+
+  int loss = weft_graph_find_loss (g, "infonce");
+  if (loss < 0)
+    loss = weft_graph_find_loss (g, "triplet");
+  memset (&self->sim_work, 0, sizeof self->sim_work);
+  self->sim_work.modality_a = self->sim_work.modality_b = -1;
+  if (loss >= 0)
+    {
+      WeftGraphNode *gn = weft_graph_get_node (g, loss);
+      WeftGraphNode *a = weft_graph_get_node (g, gn->src[0]), *b = weft_graph_get_node (g, gn->src[1]);
+      self->sim_a = a->node;
+      self->sim_b = b->node;
+      self->sim_work.modality_a = single_modality (mask[gn->src[0]]);
+      self->sim_work.modality_b = single_modality (mask[gn->src[1]]);
+      g_strlcpy (self->sim_work.a, a->spec_id, sizeof self->sim_work.a);
+      g_strlcpy (self->sim_work.b, b->spec_id, sizeof self->sim_work.b);
+    }
+  self->sim = self->sim_work;
+
+  int n_train;
+  g_free (weft_features_split_rows (self->features, WEFT_SPLIT_TRAIN, &n_train));
+  gint64 total = (gint64) (n_train / MAX (self->config.batch_size, 1)) * self->config.epochs;
+  g_array_unref (self->step_losses);
+  g_array_unref (self->step_lrs);
+  g_array_unref (self->grad_norms);
+  self->step_losses = g_array_sized_new (FALSE, FALSE, sizeof (float), (guint) total);
+  self->step_lrs = g_array_sized_new (FALSE, FALSE, sizeof (float), (guint) total);
+  self->grad_norms = g_array_sized_new (FALSE, FALSE, sizeof (WeftGradNorms),
+                                        (guint) (total / WEFT_GRAD_NORM_EVERY + 2));
+}
+
 gboolean
 weft_trainer_start (WeftTrainer *self, GError **error)
 {
@@ -440,6 +660,7 @@ weft_trainer_start (WeftTrainer *self, GError **error)
         weft_optim_add_segment (self->optim, w->offset, w->size, !w->spec->no_decay);
     }
 
+  setup_snapshots (self);
   self->context = g_main_context_ref_thread_default ();
   self->progress.state = WEFT_TRAIN_RUNNING;
   self->progress.epochs = self->config.epochs;
@@ -512,4 +733,51 @@ weft_trainer_dup_step_losses (WeftTrainer *self, guint from)
                          self->step_losses->len - from);
   g_mutex_unlock (&self->lock);
   return a;
+}
+
+GArray *
+weft_trainer_dup_step_lrs (WeftTrainer *self, guint from)
+{
+  g_mutex_lock (&self->lock);
+  GArray *a = g_array_new (FALSE, FALSE, sizeof (float));
+  if (from < self->step_lrs->len)
+    g_array_append_vals (a, &g_array_index (self->step_lrs, float, from),
+                         self->step_lrs->len - from);
+  g_mutex_unlock (&self->lock);
+  return a;
+}
+
+GArray *
+weft_trainer_dup_grad_norms (WeftTrainer *self, guint from)
+{
+  g_mutex_lock (&self->lock);
+  GArray *a = g_array_new (FALSE, FALSE, sizeof (WeftGradNorms));
+  if (from < self->grad_norms->len)
+    g_array_append_vals (a, &g_array_index (self->grad_norms, WeftGradNorms, from),
+                         self->grad_norms->len - from);
+  g_mutex_unlock (&self->lock);
+  return a;
+}
+
+guint
+weft_trainer_get_branch_mask (WeftTrainer *self)
+{
+  g_return_val_if_fail (WEFT_IS_TRAINER (self), 0);
+  return self->branch_mask;
+}
+
+gboolean
+weft_trainer_has_similarity (WeftTrainer *self)
+{
+  g_return_val_if_fail (WEFT_IS_TRAINER (self), FALSE);
+  return self->sim_a != NULL;
+}
+
+gboolean
+weft_trainer_get_similarity (WeftTrainer *self, WeftSimilarity *out)
+{
+  g_mutex_lock (&self->lock);
+  *out = self->sim;
+  g_mutex_unlock (&self->lock);
+  return out->step > 0;
 }

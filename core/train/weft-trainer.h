@@ -59,6 +59,9 @@ typedef struct {
   int epochs_done;
   WeftEpochMetrics last;     /* valid when epochs_done > 0 */
   char *message;             /* owned; failure or stop explanation */
+  double snapshot_seconds;   /* worker time spent filling the live snapshots
+                                (gradient norms, similarity), to keep their
+                                cost in view; part of the training time */
 } WeftProgress;
 
 void weft_progress_clear (WeftProgress *p);
@@ -95,5 +98,64 @@ void     weft_trainer_get_progress (WeftTrainer *self, WeftProgress *out);
 GArray  *weft_trainer_dup_history (WeftTrainer *self);
 /* Training loss of every step so far from index `from`, a new array. */
 GArray  *weft_trainer_dup_step_losses (WeftTrainer *self, guint from);
+/* Learning rate used by every step so far from index `from` (float), a new
+ * array; index i matches index i of the step losses. */
+GArray  *weft_trainer_dup_step_lrs (WeftTrainer *self, guint from);
+
+/* ---- Live snapshots for the plots ----
+ *
+ * All are filled on the worker into preallocated buffers and read under the
+ * trainer's lock, so a reader sees whole records. They are ready as soon as
+ * weft_trainer_start has returned. */
+
+/* A modality's encoder branch: the compiled nodes that depend on that input
+ * modality and on no other (the label excepted), i.e. everything before
+ * the first fusion. A weight shared by several nodes (siamese) belongs to
+ * a branch only when all the nodes using it are in that branch. */
+typedef struct {
+  gint64 step;               /* global step, 1-based */
+  /* L2 norm of the gradients of the branch's trainable weights, before
+   * clipping; NaN when the model has no branch for that modality (also
+   * WEFT_MODALITY_LABEL, always NaN). */
+  float branch[WEFT_N_MODALITIES];
+  float rest;                /* the other trainable weights (fusion, heads) */
+  float total;               /* all trainable weights (what clipping sees) */
+} WeftGradNorms;
+
+/* Gradient norms are recorded every WEFT_GRAD_NORM_EVERY steps (and on the
+ * first step); records from index `from` (WeftGradNorms), a new array. */
+#define WEFT_GRAD_NORM_EVERY 5
+GArray  *weft_trainer_dup_grad_norms (WeftTrainer *self, guint from);
+/* Bit (1 << WeftModality) set for each modality that has a branch with
+ * trainable weights, e.g. to decide which curves to draw. */
+guint    weft_trainer_get_branch_mask (WeftTrainer *self);
+
+/* In-batch similarity for contrastive models (an InfoNCE or, failing that,
+ * a triplet loss): cosine similarities between the first n rows of the
+ * last batch's two embeddings feeding the loss, a[i] · b[j], so the
+ * positives are on the diagonal. Refreshed every WEFT_SIMILARITY_EVERY
+ * steps. */
+#define WEFT_SIMILARITY_MAX   16
+#define WEFT_SIMILARITY_EVERY 10
+typedef struct {
+  gint64 step;               /* 0: nothing published yet */
+  int n;                     /* rows and columns filled, <= WEFT_SIMILARITY_MAX */
+  int modality_a, modality_b;/* WeftModality of each embedding's branch, -1 if mixed */
+  char a[64], b[64];         /* spec ids of the two embedding nodes */
+  float value[WEFT_SIMILARITY_MAX * WEFT_SIMILARITY_MAX]; /* (n, n) row-major,
+                                                            stride WEFT_SIMILARITY_MAX */
+} WeftSimilarity;
+
+/* Whether the model has a contrastive loss (so a similarity is published). */
+gboolean weft_trainer_has_similarity (WeftTrainer *self);
+/* Copies the latest matrix into out; FALSE (out->step == 0) if none yet. */
+gboolean weft_trainer_get_similarity (WeftTrainer *self, WeftSimilarity *out);
+
+/* For every compiled node k, mask[k] gets bit (1 << WeftModality) for each
+ * input modality it depends on (the label left out); node k is in the
+ * branch of modality m when mask[k] == 1 << m. mask holds
+ * weft_graph_get_n_nodes (g) entries. Exposed so the tests and the trainer
+ * agree on what a branch is. */
+void     weft_graph_modality_masks (WeftGraph *g, guint *mask);
 
 G_END_DECLS

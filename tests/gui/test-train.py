@@ -1,0 +1,248 @@
+#!/usr/bin/python3
+"""test-train.py — the Train page as a person uses it, over AT-SPI: open a
+project on the AV-Fashion sample with the late-fusion template, start
+training, wait for points in the loss plot, pause, resume, stop (the run is
+kept as "stopped"), train to the end, export a plot and the metrics, compare
+two templates for one epoch, and reopen the project to find every run again.
+A second launch in the dark style takes the same screenshots.
+
+Exports use the test hook WEFT_TEST_EXPORT_DIR (files go there instead of
+through a file chooser). Screenshots go to SCREENSHOT_DIR/test-train/.
+
+Exit status: 0 pass, 1 fail, 77 skip (no DISPLAY).
+"""
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import weftgui  # noqa: E402  (exits 77 without a DISPLAY)
+
+SOURCE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SAMPLE = os.path.join(SOURCE_DIR, "data", "av-fashion", "sample")
+TEMPLATE = os.path.join(SOURCE_DIR, "data", "models", "late-fusion.json")
+
+
+def workspace(weft):
+    """The Train page's workspace: searching below it skips the Dataset
+    page's hundreds of cards."""
+    return weft.find("Training workspace", timeout=60)
+
+
+def plot(weft, title):
+    return weft.find(title, role="panel", parent=workspace(weft))
+
+
+def plot_points(weft, title):
+    """The number of points a plot says it shows (its accessible description)."""
+    m = re.match(r"(\d+) points?", plot(weft, title).description or "")
+    return int(m.group(1)) if m else 0
+
+
+def button(weft, prefix, parent=None, timeout=None):
+    """The enabled push button whose name starts with PREFIX (GTK 4.8 appends
+    the visible label to the accessible one: "Start training Start")."""
+    def probe():
+        for (role, name), nodes in weft.index(parent or workspace(weft)).items():
+            if role == "push button" and name.startswith(prefix):
+                for node in nodes:
+                    if "click" in weftgui.action_names(node):
+                        return node
+        return None
+    return weft.wait_until(probe, f"push button '{prefix}'", timeout)
+
+
+def press(weft, prefix, parent=None, timeout=None):
+    weftgui.do_action(button(weft, prefix, parent, timeout), "click")
+
+
+def status_text(weft):
+    for (role, name) in weft.index(workspace(weft)):
+        if role == "label" and (name.startswith("Epoch ") or name.startswith("Paused")
+                                or name.startswith("Finished") or name.startswith("Stopped")
+                                or name.startswith("Failed") or name == "Stopping…"):
+            return name
+    return ""
+
+
+def run_states(path):
+    with open(path) as f:
+        return [r.get("state") for r in json.load(f).get("runs", [])]
+
+
+def open_train_page(weft, checks):
+    switcher = weft.find("AdwViewSwitcher", role="page tab list")
+    tabs = {tab.name: tab for tab in switcher.children}
+    checks.step("switch to the Train page", weftgui.do_action, tabs["Train"], "click")
+    # The dataset is featurised in the background; Start is enabled after.
+    return checks.step("Start training becomes available", button, weft, "Start training",
+                       timeout=90)
+
+
+def main():
+    checks = weftgui.Checks()
+    with tempfile.TemporaryDirectory(prefix="weft-gui-train-") as tmp:
+        with open(TEMPLATE) as f:
+            model = json.load(f)
+        project = os.path.join(tmp, "train.weft")
+        with open(project, "w") as f:
+            json.dump({"weft_project": 1, "dataset": SAMPLE, "model": model,
+                       "training": {"optimizer": "adam", "lr": 0.002, "epochs": 4,
+                                    "batch_size": 16, "seed": 3, "threads": 1}}, f)
+        exports = os.path.join(tmp, "exports")
+        os.makedirs(exports)
+
+        with weftgui.Weft("test-train", timeout=30) as weft:
+            weft.extra_env["WEFT_TEST_EXPORT_DIR"] = exports
+            weft.extra_env["WEFT_TEST_SAVE_PATH"] = project
+            if checks.step("weft PROJECT starts", weft.start, project) is None:
+                return checks.exit()
+            if open_train_page(weft, checks) is None:
+                weft.screenshot("no-start")
+                return checks.exit()
+            weft.screenshot("train-ready")
+            checks.ok(plot_points(weft, "Loss") == 0, "the loss plot starts empty")
+
+            # 1. Start, and watch points arrive.
+            checks.step("click Start training", press, weft, "Start training")
+            checks.step("points appear in the loss plot", weft.wait_until,
+                        lambda: plot_points(weft, "Loss") >= 5, "loss points", timeout=60)
+            weft.screenshot("training")
+
+            # 2. Pause: the status says so and the step count stops.
+            checks.step("click Pause training", press, weft, "Pause training")
+            checks.step("the status says Paused", weft.wait_until,
+                        lambda: status_text(weft).startswith("Paused"), "Paused", timeout=20)
+            n1 = plot_points(weft, "Loss")
+            time.sleep(1.0)
+            n2 = plot_points(weft, "Loss")
+            checks.ok(n1 == n2, f"no new points while paused ({n1} then {n2})")
+            weft.screenshot("paused")
+
+            # 3. Resume, then Stop.
+            checks.step("click Resume training", press, weft, "Resume training")
+            checks.step("points grow again", weft.wait_until,
+                        lambda: plot_points(weft, "Loss") > n2, "more loss points", timeout=30)
+            checks.step("click Stop training", press, weft, "Stop training")
+            checks.step("the status says Stopped", weft.wait_until,
+                        lambda: status_text(weft).startswith("Stopped"), "Stopped", timeout=30)
+            checks.step("the banner explains the stop", weft.wait_until,
+                        lambda: any(name.startswith("stopped during epoch")
+                                    for (role, name) in weft.index(workspace(weft))
+                                    if role == "label"),
+                        "the stop message", timeout=10)
+            weft.screenshot("stopped")
+
+            # 4. A whole run: four epochs on the sample.
+            checks.step("start a second run", press, weft, "Start training", timeout=10)
+            checks.step("the run finishes", weft.wait_until,
+                        lambda: status_text(weft).startswith("Finished"), "Finished", timeout=120)
+            acc = plot(weft, "Validation Accuracy")
+            checks.ok(re.match(r"[1-9]\d* points?", acc.description or "") is not None,
+                      f"the accuracy plot has points ({acc.description!r})")
+            weft.screenshot("finished")
+
+            # 5. Exports: a plot as PNG, SVG and PDF, the metrics as CSV.
+            for fmt in ("PNG", "SVG", "PDF"):
+                press(weft, "Export plot: Loss")
+                checks.step(f"Export as {fmt}", weft.click, f"Export as {fmt}…", role="menu item",
+                            parent=workspace(weft))
+                path = os.path.join(exports, f"Loss.{fmt.lower()}")
+                checks.step(f"Loss.{fmt.lower()} is written", weft.wait_until,
+                            lambda: os.path.exists(path) and os.path.getsize(path) > 1000,
+                            path, timeout=10)
+            with open(os.path.join(exports, "Loss.png"), "rb") as f:
+                checks.ok(f.read(8) == b"\x89PNG\r\n\x1a\n", "the PNG export is a PNG")
+            with open(os.path.join(exports, "Loss.pdf"), "rb") as f:
+                checks.ok(f.read(5) == b"%PDF-", "the PDF export is a PDF")
+            checks.step("export the metrics as CSV", press, weft, "Export metrics as CSV")
+            csv_path = os.path.join(exports, "metrics.csv")
+            checks.step("metrics.csv is written", weft.wait_until,
+                        lambda: os.path.exists(csv_path), csv_path, timeout=10)
+            if os.path.exists(csv_path):
+                with open(csv_path) as f:
+                    rows = f.read().splitlines()
+                checks.ok(rows[0].startswith("run,template,epoch,train_loss,val_loss"),
+                          "the CSV has a header")
+                checks.ok(len(rows) >= 1 + 4, f"the CSV has the finished run's epochs ({len(rows) - 1} rows)")
+
+            # 6. Overlay the stopped run on the finished one.
+            overlays = [name for (role, name) in weft.index(workspace(weft))
+                        if role == "check box" and name.startswith("Overlay run")]
+            checks.ok(len(overlays) == 2, f"the runs list shows both runs ({overlays})")
+            if overlays:
+                checks.step("overlay the first run", weftgui.do_action,
+                            weft.find(overlays[-1], role="check box", parent=workspace(weft)),
+                            "toggle")
+                checks.step("the loss plot gains the overlay", weft.wait_until,
+                            lambda: " train " in (plot(weft, "Loss").description or ""),
+                            "the overlay series", timeout=10)
+            weft.screenshot("overlay")
+
+            # 7. Compare two templates for one epoch.
+            checks.step("click Compare fusion strategies", press, weft,
+                        "Compare fusion strategies")
+            dialog = checks.step("the compare window opens", weft.frame,
+                                 "Compare Fusion Strategies")
+            if dialog is not None:
+                wanted = {"image-only", "late-fusion"}
+                boxes = [(name, nodes) for (role, name), nodes in weft.index(dialog).items()
+                         if role == "check box"]
+                for name, nodes in boxes:
+                    checked = nodes[0].getState().contains(weftgui.Atspi.StateType.CHECKED)
+                    if checked != (name in wanted):
+                        weftgui.do_action(nodes[0], "toggle")
+                checks.ok({n for n, _ in boxes} >= wanted,
+                          f"image-only and late-fusion are offered ({[n for n, _ in boxes]})")
+                spin = weft.find("Epochs for each template", role="spin button", parent=dialog)
+                spin.queryValue().currentValue = 1
+                weft.screenshot("compare-choose")
+                checks.step("click Train and compare", press, weft, "Train and compare",
+                            parent=dialog)
+                weft.screenshot("compare-progress")
+                checks.step("the comparison finishes with a table", weft.wait_until,
+                            lambda: any(name.startswith(("Fusion helps", "Fusion did not help"))
+                                        for (role, name) in weft.index(dialog) if role == "label"),
+                            "the comparison summary", timeout=140)
+                weft.screenshot("compare-results")
+                checks.step("close the compare window", weftgui.do_action, dialog, "window.close")
+                checks.step("the compare window is gone", weft.wait_window_gone,
+                            "Compare Fusion Strategies")
+
+            # 8. Save; the project file now holds every run.
+            weft.key("<Control>s")
+            checks.step("the project is saved with four runs", weft.wait_until,
+                        lambda: len(run_states(project)) == 4, "four runs in the file", timeout=15)
+            states = run_states(project)
+            checks.ok(states[:2] == ["stopped", "finished"],
+                      f"the runs are stopped, finished, ... ({states})")
+            weft.close_window(discard=True)
+
+        # 9. Reopen, in the dark style: the runs are all there.
+        with weftgui.Weft("test-train-dark", timeout=30) as weft:
+            weft.extra_env["ADW_DEBUG_COLOR_SCHEME"] = "prefer-dark"
+            if checks.step("weft PROJECT starts again (dark)", weft.start, project) is None:
+                return checks.exit()
+            open_train_page(weft, checks)
+            overlays = [name for (role, name) in weft.index(workspace(weft))
+                        if role == "check box" and name.startswith("Overlay run")]
+            checks.ok(len(overlays) == 4, f"the reopened project lists four runs ({len(overlays)})")
+            checks.ok(plot_points(weft, "Loss") > 0, "the plots show the newest run")
+            weft.screenshot("reopened-dark")
+            checks.step("start training (dark)", press, weft, "Start training")
+            checks.step("points appear (dark)", weft.wait_until,
+                        lambda: plot_points(weft, "Loss") >= 5, "loss points", timeout=60)
+            weft.screenshot("training-dark")
+            checks.step("stop (Ctrl+.)", press, weft, "Stop training")
+            checks.step("stopped (dark)", weft.wait_until,
+                        lambda: status_text(weft).startswith(("Stopped", "Finished")),
+                        "Stopped", timeout=30)
+            weft.close_window(discard=True)
+    return checks.exit()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
