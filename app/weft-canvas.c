@@ -49,6 +49,7 @@ struct _WeftCanvas
   char *drag_from;           /* source id while connecting */
   char *detach_dst;          /* DRAG_DETACH: the input being pulled off */
   int detach_port;
+  gboolean fit_pending;
 };
 
 G_DEFINE_FINAL_TYPE (WeftCanvas, weft_canvas, GTK_TYPE_WIDGET)
@@ -63,6 +64,18 @@ enum {
 };
 
 static guint signals[N_SIGNALS];
+
+char *
+weft_format_count (guint64 value)
+{
+  if (value < 1000)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT, value);
+  if (value < 1000000)
+    return g_strdup_printf ("%.1f k", value / 1e3);
+  if (value < 1000000000)
+    return g_strdup_printf ("%.1f M", value / 1e6);
+  return g_strdup_printf ("%.1f G", value / 1e9);
+}
 
 /* -- ports ---------------------------------------------------------------- */
 
@@ -255,9 +268,10 @@ curve (cairo_t *cr, const Point *a, const Point *b)
   cairo_curve_to (cr, a->x + dx, a->y, b->x - dx, b->y, b->x, b->y);
 }
 
+/* Centred on (x, y), or ending at x when right_aligned. */
 static void
 draw_label (WeftCanvas *self, cairo_t *cr, double x, double y, const char *text,
-            const GdkRGBA *fg, gboolean boxed)
+            const GdkRGBA *fg, gboolean boxed, gboolean right_aligned)
 {
   PangoLayout *layout = gtk_widget_create_pango_layout (GTK_WIDGET (self), text);
   PangoFontDescription *font = pango_font_description_from_string ("Monospace 8");
@@ -265,6 +279,8 @@ draw_label (WeftCanvas *self, cairo_t *cr, double x, double y, const char *text,
 
   pango_layout_set_font_description (layout, font);
   pango_layout_get_pixel_size (layout, &w, &h);
+  if (right_aligned)
+    x -= w / 2.0;
   if (boxed)
     {
       GdkRGBA bg;
@@ -332,19 +348,6 @@ draw_below (WeftCanvas *self, cairo_t *cr, int width, int height)
           cairo_stroke (cr);
         }
     }
-  for (guint i = 0; i < self->spec->nodes->len; i++)
-    {
-      const WeftSpecNode *n = g_ptr_array_index (self->spec->nodes, i);
-      for (int k = 0; n->inputs && n->inputs[k]; k++)
-        {
-          Point a, b;
-          if (!output_port_pos (self, n->inputs[k], &a))
-            continue;
-          input_port_pos (self, n, k, &b);
-          g_autofree char *shape = shape_text (self, n->inputs[k]);
-          draw_label (self, cr, (a.x + b.x) / 2, (a.y + b.y) / 2, shape, &fg, TRUE);
-        }
-    }
 
   /* Shared weights: a dashed link between the two nodes' centres. */
   for (guint i = 0; i < self->spec->nodes->len; i++)
@@ -365,7 +368,27 @@ draw_below (WeftCanvas *self, cairo_t *cr, int width, int height)
       cairo_line_to (cr, bx, by);
       cairo_stroke (cr);
       cairo_restore (cr);
-      draw_label (self, cr, (ax + bx) / 2, (ay + by) / 2, "shared weights", &accent, TRUE);
+      draw_label (self, cr, (ax + bx) / 2, (ay + by) / 2, "shared weights", &accent, TRUE, FALSE);
+    }
+}
+
+/* Each edge's tensor shape, next to the port it enters (mid-edge labels of
+ * crossing edges collide), drawn over the nodes so none is hidden. */
+static void
+draw_shapes (WeftCanvas *self, cairo_t *cr, const GdkRGBA *fg)
+{
+  for (guint i = 0; i < self->spec->nodes->len; i++)
+    {
+      const WeftSpecNode *n = g_ptr_array_index (self->spec->nodes, i);
+      for (int k = 0; n->inputs && n->inputs[k]; k++)
+        {
+          Point a, b;
+          if (!output_port_pos (self, n->inputs[k], &a))
+            continue;
+          input_port_pos (self, n, k, &b);
+          g_autofree char *shape = shape_text (self, n->inputs[k]);
+          draw_label (self, cr, b.x - 10, b.y - 9, shape, fg, TRUE, TRUE);
+        }
     }
 }
 
@@ -390,6 +413,7 @@ draw_above (WeftCanvas *self, cairo_t *cr)
   get_fg (GTK_WIDGET (self), &fg);
   gdk_rgba_parse (&accent, "#3584e4");
   hollow = fg.red > 0.5 ? (GdkRGBA) { 0.19, 0.19, 0.19, 1 } : (GdkRGBA) { 1, 1, 1, 1 };
+  draw_shapes (self, cr, &fg);
 
   for (guint i = 0; i < self->spec->nodes->len; i++)
     {
@@ -501,10 +525,16 @@ allocate_cb (WeftCanvas *self, const char *id, gpointer data)
   gtk_widget_allocate (w, r.size.width, r.size.height, -1, t);
 }
 
+static void fit (WeftCanvas *self, int width, int height);
+
 static void
 weft_canvas_size_allocate (GtkWidget *widget, int width, int height, int baseline)
 {
-  foreach_id (WEFT_CANVAS (widget), allocate_cb, NULL);
+  WeftCanvas *self = WEFT_CANVAS (widget);
+
+  if (self->fit_pending && width > 0 && height > 0)
+    fit (self, width, height);
+  foreach_id (self, allocate_cb, NULL);
 }
 
 /* -- model ---------------------------------------------------------------- */
@@ -517,8 +547,9 @@ describe (const WeftInspectNode *info)
   g_autofree char *shape = weft_shape_to_string (&info->shape);
   if (info->params == 0 && info->flops == 0)
     return g_strdup_printf ("out %s", shape);
-  g_autofree char *flops = g_format_size_full (info->flops, G_FORMAT_SIZE_ONLY_VALUE);
-  return g_strdup_printf ("out %s · %'" G_GSIZE_FORMAT " params · %s FLOPs", shape, info->params, flops);
+  g_autofree char *params = weft_format_count (info->params);
+  g_autofree char *flops = weft_format_count (info->flops);
+  return g_strdup_printf ("out %s\n%s params · %s FLOPs", shape, params, flops);
 }
 
 static void
@@ -721,6 +752,55 @@ weft_canvas_zoom_reset (WeftCanvas *self)
 {
   self->zoom = 1.0;
   self->pan_x = self->pan_y = 0;
+  gtk_widget_queue_allocate (GTK_WIDGET (self));
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+bounds_cb (WeftCanvas *self, const char *id, gpointer data)
+{
+  graphene_rect_t *all = data, r;
+  if (!node_rect (self, id, &r))
+    return;
+  if (all->size.width < 0)
+    *all = r;
+  else
+    graphene_rect_union (all, &r, all);
+}
+
+static void
+fit (WeftCanvas *self, int width, int height)
+{
+  graphene_rect_t all = GRAPHENE_RECT_INIT (0, 0, -1, -1);
+  const double margin = 24;
+
+  self->fit_pending = FALSE;
+  foreach_id (self, bounds_cb, &all);
+  if (all.size.width < 0)
+    {
+      self->zoom = 1.0;
+      self->pan_x = self->pan_y = 0;
+      return;
+    }
+  double z = MIN ((width - 2 * margin) / all.size.width, (height - 2 * margin) / all.size.height);
+  /* Below 0.6 the labels are too small to read: pan to see the rest. */
+  self->zoom = CLAMP (z, 0.6, 1.0);
+  /* Top left aligned (where people read a diagram from), centred if small. */
+  self->pan_x = margin - all.origin.x * self->zoom;
+  self->pan_y = margin - all.origin.y * self->zoom;
+  if (all.size.width * self->zoom < width - 2 * margin)
+    self->pan_x += (width - 2 * margin - all.size.width * self->zoom) / 2;
+}
+
+void
+weft_canvas_zoom_fit (WeftCanvas *self)
+{
+  int width = gtk_widget_get_width (GTK_WIDGET (self));
+  int height = gtk_widget_get_height (GTK_WIDGET (self));
+
+  self->fit_pending = TRUE;
+  if (width > 0 && height > 0)
+    fit (self, width, height);
   gtk_widget_queue_allocate (GTK_WIDGET (self));
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }

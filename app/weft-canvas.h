@@ -35,12 +35,18 @@ void       weft_canvas_focus_node (WeftCanvas *self, const char *id);
 
 void       weft_canvas_zoom (WeftCanvas *self, double factor);
 void       weft_canvas_zoom_reset (WeftCanvas *self);
+/* Zooms (never above 1:1) and pans so that every node is visible; done at
+ * the next allocation if the canvas has no size yet. */
+void       weft_canvas_zoom_fit (WeftCanvas *self);
 double     weft_canvas_get_zoom (WeftCanvas *self);
 /* A free spot near the visible centre, for blocks added by keyboard. */
 void       weft_canvas_get_free_spot (WeftCanvas *self, double *x, double *y);
 
 /* Input ports a node shows: fixed-arity blocks all of theirs, variadic
  * ones each connected input plus one free port. */
+/* "950", "40.2 k", "3.8 M": counts of parameters and FLOPs; caller frees. */
+char       *weft_format_count (guint64 value);
+
 int         weft_canvas_port_count (const WeftSpecNode *node);
 const char *weft_canvas_port_name (const char *type, int port);
 

@@ -18,6 +18,9 @@
 #include "data/weft-image.h"
 #include "data/weft-text.h"
 #include "export/weft-export-pytorch.h"
+#include "embed/weft-embed.h"
+#include "embed/weft-knn.h"
+#include "export/weft-export-tsv.h"
 #include "graph/weft-checkpoint.h"
 #include "graph/weft-graph.h"
 #include "tensor/weft-blas.h"
@@ -484,6 +487,12 @@ cmd_train (int argc, char **argv)
         g_string_append_printf (line, " recall1=%.4f recall5=%.4f", m->val_recall1, m->val_recall5);
       g_string_append_printf (line, " loss=%.4f val_loss=%.4f samples_per_s=%.0f seconds=%.1f",
                               m->train_loss, m->val_loss, sps, p.elapsed);
+      /* Share of the training time spent on the live-plot snapshots. */
+      double train_s = 0;
+      for (guint i = 0; i < h->len; i++)
+        train_s += g_array_index (h, WeftEpochMetrics, i).seconds;
+      if (train_s > 0)
+        g_string_append_printf (line, " snapshot_share=%.4f", p.snapshot_seconds / train_s);
     }
   g_print ("%s\n", line->str);
   g_string_free (line, TRUE);
@@ -765,12 +774,194 @@ cmd_compare (int argc, char **argv)
 
 /* ---- eval ---- */
 
+/* ---- retrieval metrics (eval) and embeddings (embed) ---- */
+
+/* Embeds the first rows (at most 1000) and appends i2t_r1= ... for every
+ * pair of modalities the model embeds; with `table`, first prints each
+ * direction and its worst failures. */
+static gboolean
+append_retrieval (GString *line, WeftGraph *g, const WeftFeatures *f,
+                  const int *rows, int n, gboolean table, GError **error)
+{
+  g_autoptr(GArray) targets = weft_embed_find_targets (g);
+  int per_modality = 0;
+  for (guint i = 0; i < targets->len; i++)
+    per_modality += g_array_index (targets, WeftEmbedTarget, i).modality >= 0 &&
+                    g_array_index (targets, WeftEmbedTarget, i).joint;
+  if (per_modality < 2)
+    {
+      if (table)
+        g_print ("the model embeds no two modalities in one space: no retrieval metrics\n");
+      return TRUE;
+    }
+  g_autoptr(WeftEmbedding) e = weft_embed_compute (g, f, rows, MIN (n, 1000), NULL, NULL,
+                                                   NULL, error);
+  if (e == NULL)
+    return FALSE;
+  g_autoptr(GArray) m = weft_embedding_retrieval (e, 0);
+  for (guint i = 0; i < m->len; i++)
+    {
+      const WeftRetrievalMetrics *r = &g_array_index (m, WeftRetrievalMetrics, i);
+      g_string_append_printf (line, " %s_r1=%.4f %s_r5=%.4f %s_r10=%.4f %s_medr=%.1f",
+                              r->name, r->recall[0], r->name, r->recall[1],
+                              r->name, r->recall[2], r->name, r->median_rank);
+      if (!table)
+        continue;
+      g_print ("%s (%s -> %s, %d queries): R@1 %.1f%%  R@5 %.1f%%  R@10 %.1f%%  median rank %.1f\n",
+               r->name, r->query, r->target, r->n, 100 * r->recall[0], 100 * r->recall[1],
+               100 * r->recall[2], r->median_rank);
+      WeftRetrievalFailure w[3];
+      int nw = weft_embedding_worst_failures (e, r->query, r->target, 0, 3, w);
+      for (int k = 0; k < nw; k++)
+        g_print ("  worst: row %d, its partner ranked %d (similarity %.3f); first: rows %d %d %d\n",
+                 e->row[w[k].query], w[k].rank, w[k].true_sim,
+                 w[k].top[0] >= 0 ? e->row[w[k].top[0]] : -1,
+                 w[k].top[1] >= 0 ? e->row[w[k].top[1]] : -1,
+                 w[k].top[2] >= 0 ? e->row[w[k].top[2]] : -1);
+    }
+  return TRUE;
+}
+
+static int
+cmd_embed (int argc, char **argv)
+{
+  g_autofree char *out = NULL, *split = NULL, *projection = NULL;
+  int max = 0, threads = 0, batch = 256;
+  GOptionEntry entries[] = {
+    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Folder for vectors.tsv, metadata.tsv and final.emb", "DIR" },
+    { "split", 's', 0, G_OPTION_ARG_STRING, &split, "all (default), train, validation or test", "NAME" },
+    { "max", 'n', 0, G_OPTION_ARG_INT, &max, "Embed at most this many samples, a seeded random subset", "N" },
+    { "projection", 'p', 0, G_OPTION_ARG_STRING, &projection, "Also compute a 2-D map: pca or tsne (written to map.tsv)", "NAME" },
+    { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, "Samples per pass (default 256)", "N" },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "BLAS threads", "N" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = g_option_context_new ("CHECKPOINT DATASET — write a model's embeddings for TensorBoard's projector");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  GError *error = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    return die ("embed", error);
+  if (argc != 3 || out == NULL)
+    {
+      g_printerr ("weft-cli embed: give CHECKPOINT DATASET and --out DIR (see --help)\n");
+      return 2;
+    }
+  if (projection && !g_str_equal (projection, "pca") && !g_str_equal (projection, "tsne"))
+    {
+      g_printerr ("weft-cli embed: --projection is pca or tsne\n");
+      return 2;
+    }
+  if (batch < 1 || batch > 65536)
+    {
+      g_printerr ("weft-cli embed: --batch must be between 1 and 65536\n");
+      return 2;
+    }
+  weft_blas_set_threads (threads);
+  WeftCheckpointInfo info;
+  g_autoptr(WeftGraph) g = weft_checkpoint_load (argv[1], batch, &info, &error);
+  if (g == NULL)
+    return die ("embed", error);
+  WeftFeatureSettings fs;
+  weft_feature_settings_init (&fs);
+  if (info.training && json_object_has_member (info.training, "features") &&
+      !weft_feature_settings_from_json (&fs, json_object_get_object_member (info.training, "features"), &error))
+    {
+      weft_checkpoint_info_clear (&info);
+      return die ("embed", error);
+    }
+  g_autoptr(WeftFeatures) f = load_features (argv[2], &fs, &error);
+  if (f == NULL)
+    {
+      weft_checkpoint_info_clear (&info);
+      return die ("embed", error);
+    }
+  align_to_checkpoint (f, &info);
+  weft_checkpoint_info_clear (&info);
+  /* The captions for metadata.tsv (the features keep only token ids). */
+  g_autoptr(WeftDataset) ds = NULL;
+  if (!weft_features_is_idx_dir (argv[2]))
+    {
+      WeftDatasetLimits limits;
+      weft_dataset_limits_init (&limits);
+      limits.probe_images = FALSE;
+      ds = weft_dataset_open (argv[2], &limits, NULL, NULL);
+    }
+
+  int n = 0;
+  g_autofree int *rows = NULL;
+  if (split == NULL || g_str_equal (split, "all"))
+    rows = weft_embed_sample_rows (f, max, 1, &n);
+  else
+    {
+      WeftSplit which;
+      if (g_str_equal (split, "test")) which = WEFT_SPLIT_TEST;
+      else if (g_str_equal (split, "validation")) which = WEFT_SPLIT_VALIDATION;
+      else if (g_str_equal (split, "train")) which = WEFT_SPLIT_TRAIN;
+      else
+        {
+          g_printerr ("weft-cli embed: unknown split '%s' (all, train, validation or test)\n", split);
+          return 2;
+        }
+      rows = weft_features_split_rows (f, which, &n);
+      if (max > 0 && n > max)
+        n = max;
+    }
+  if (n == 0)
+    {
+      g_printerr ("weft-cli embed: the dataset has no rows in that split\n");
+      return 1;
+    }
+  g_autoptr(WeftEmbedding) e = weft_embed_compute (g, f, rows, n, NULL, NULL, NULL, &error);
+  if (e == NULL)
+    return die ("embed", error);
+  if (projection && !weft_embedding_project (e, projection, NULL, &error))
+    return die ("embed", error);
+  int written = 0;
+  if (!weft_export_tsv (e, ds, NULL, out, &written, &error))
+    return die ("embed", error);
+  g_autofree char *emb = weft_embedding_file_name (out, 0);
+  if (!weft_embedding_save (e, emb, &error))
+    return die ("embed", error);
+  if (projection)
+    {
+      /* map.tsv: x and y per line, aligned with metadata.tsv. */
+      GString *map = g_string_new ("x\ty\n");
+      int joint = weft_embedding_joint_dim (e);
+      for (guint k = 0; k < e->spaces->len; k++)
+        {
+          const WeftEmbedSpace *sp = g_ptr_array_index (e->spaces, k);
+          if (!sp->joint || sp->dim != joint || sp->xy == NULL)
+            continue;
+          for (int i = 0; i < e->n; i++)
+            if (sp->present[i])
+              g_string_append_printf (map, "%.6g\t%.6g\n", sp->xy[2 * i], sp->xy[2 * i + 1]);
+        }
+      g_autofree char *path = g_build_filename (out, "map.tsv", NULL);
+      gboolean ok = g_file_set_contents (path, map->str, (gssize) map->len, &error);
+      g_string_free (map, TRUE);
+      if (!ok)
+        return die ("embed", error);
+    }
+  GString *names = g_string_new (NULL);
+  for (guint k = 0; k < e->spaces->len; k++)
+    {
+      const WeftEmbedSpace *sp = g_ptr_array_index (e->spaces, k);
+      g_string_append_printf (names, "%s%s", k ? "," : "", sp->name);
+    }
+  g_print ("samples=%d vectors=%d dim=%d spaces=%s\n", e->n, written,
+           weft_embedding_joint_dim (e), names->str);
+  g_string_free (names, TRUE);
+  return 0;
+}
+
 static int
 cmd_eval (int argc, char **argv)
 {
   g_autofree char *data = NULL, *ckpt = NULL, *split = NULL, *dump = NULL;
   int batch = 256, threads = 0, dump_rows = 32;
+  gboolean retrieval = FALSE;
   GOptionEntry entries[] = {
+    { "retrieval", 'r', 0, G_OPTION_ARG_NONE, &retrieval, "Print Recall@1/5/10 and median rank for every direction (image->text, ...) with the worst failures", NULL },
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data, "Dataset folder", "DIR" },
     { "checkpoint", 'c', 0, G_OPTION_ARG_FILENAME, &ckpt, "Checkpoint written by train", "CKPT" },
     { "split", 's', 0, G_OPTION_ARG_STRING, &split, "test, validation, train or all (default: test if present, else validation)", "NAME" },
@@ -887,11 +1078,8 @@ cmd_eval (int argc, char **argv)
   g_string_append_printf (line, "rows=%d", n);
   if (!isnan (r.accuracy))
     g_string_append_printf (line, " accuracy=%.4f", r.accuracy);
-  if (!isnan (r.recall_ab[0]))
-    g_string_append_printf (line, " ab_r1=%.4f ab_r5=%.4f ab_r10=%.4f ab_medr=%.1f"
-                            " ba_r1=%.4f ba_r5=%.4f ba_r10=%.4f ba_medr=%.1f",
-                            r.recall_ab[0], r.recall_ab[1], r.recall_ab[2], r.median_rank_ab,
-                            r.recall_ba[0], r.recall_ba[1], r.recall_ba[2], r.median_rank_ba);
+  if (!append_retrieval (line, g, f, rows, n, retrieval, &error))
+    return die ("eval", error);
   g_string_append_printf (line, " loss=%.4f samples_per_s=%.0f", r.loss, n / MAX (secs, 1e-9));
   g_print ("%s\n", line->str);
   g_string_free (line, TRUE);
@@ -1239,7 +1427,8 @@ usage (void)
            "Commands:\n"
            "  validate SPEC.json      check a model spec; print shapes, parameters, FLOPs\n"
            "  train --data DIR --model SPEC.json [--epochs N --batch N --lr X --seed N --out CKPT]\n"
-           "  eval --data DIR --checkpoint CKPT\n"
+           "  eval --data DIR --checkpoint CKPT [--retrieval]\n"
+           "  embed CKPT DATASET --out DIR [--projection pca|tsne]   embeddings as TSV\n"
            "  compare DATASET --templates A,B,C [--epochs N ...]   train templates alike, compare\n"
            "  inspect DIR [--json]    check a dataset folder: layout, problems, statistics\n"
            "  export CKPT --pytorch FILE.py   the model as a PyTorch module with a loader\n\n"
@@ -1267,6 +1456,8 @@ main (int argc, char **argv)
     return cmd_train (argc - 1, argv + 1);
   if (g_str_equal (cmd, "compare"))
     return cmd_compare (argc - 1, argv + 1);
+  if (g_str_equal (cmd, "embed"))
+    return cmd_embed (argc - 1, argv + 1);
   if (g_str_equal (cmd, "eval"))
     return cmd_eval (argc - 1, argv + 1);
   if (g_str_equal (cmd, "inspect"))

@@ -629,7 +629,9 @@ weft_explore_page_show_embedding (WeftExplorePage *self,
   weft_explore_page_setup_timeline (self);
   weft_explore_page_project (self);
   weft_eval_panel_set_run (self->eval_panel, e, self->checkpoint, self->features);
-  gtk_widget_grab_focus (GTK_WIDGET (self->map));
+  /* Keyboard users land on the map: arrows walk its points. */
+  if (gtk_widget_get_mapped (GTK_WIDGET (self)))
+    gtk_widget_grab_focus (GTK_WIDGET (self->map));
 }
 
 /* ---- Computing embeddings from a checkpoint ---- */
@@ -959,11 +961,19 @@ on_get_child_position (GtkOverlay      *overlay,
       allocation->y = height - nat_h - 12;
       return;
     }
-  /* Beside the point, on whichever side has room. */
+  /* Beside the point, on whichever side has room; else below or above it,
+   * never over it. */
   allocation->x = point.x + point.width + 12;
-  if (allocation->x + nat_w > width)
-    allocation->x = MAX (0, point.x - nat_w - 12);
   allocation->y = CLAMP (point.y - nat_h / 2, 0, MAX (0, height - nat_h));
+  if (allocation->x + nat_w <= width)
+    return;
+  allocation->x = point.x - nat_w - 12;
+  if (allocation->x >= 0)
+    return;
+  allocation->x = CLAMP (point.x - nat_w / 2, 0, MAX (0, width - nat_w));
+  allocation->y = point.y + point.height + 12;
+  if (allocation->y + nat_h > height)
+    allocation->y = MAX (0, point.y - nat_h - 12);
 }
 
 static void

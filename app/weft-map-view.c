@@ -1051,6 +1051,10 @@ on_motion (GtkEventControllerMotion *motion,
            double                    y,
            WeftMapView              *self)
 {
+  /* GTK also reports "motion" when widgets appear or vanish under a still
+   * pointer (the hover card): that must not undo the keyboard cursor. */
+  if (x == self->pointer_x && y == self->pointer_y)
+    return;
   self->pointer_x = x;
   self->pointer_y = y;
   if (self->dragging || self->lassoing)

@@ -12,6 +12,7 @@
 #include "weft-edit-history.h"
 #include "weft-property-panel.h"
 #include "graph/weft-layout.h"
+#include "export/weft-export-pytorch.h"
 
 struct _WeftModelPage
 {
@@ -391,6 +392,9 @@ update_actions (WeftModelPage *self)
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "model.undo", u != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "model.redo", r != NULL);
+  /* Only a model the engine accepts can be written as PyTorch. */
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "model.export-pytorch",
+                                 self->insp && self->insp->error == NULL);
 }
 
 static void
@@ -405,14 +409,15 @@ refresh (WeftModelPage *self, gboolean rebuild_panel)
   weft_canvas_set_spec (self->canvas, self->spec, self->insp);
   weft_inspection_free (old);
 
-  g_autofree char *flops = g_format_size_full (self->insp->total_flops, G_FORMAT_SIZE_ONLY_VALUE);
+  g_autofree char *params = weft_format_count (self->insp->total_params);
+  g_autofree char *flops = weft_format_count (self->insp->total_flops);
   g_autofree char *totals = NULL;
   if (self->spec->nodes->len == 0 && self->spec->inputs->len == 0)
     totals = g_strdup (_("Empty model: add inputs from the palette, or start from a template"));
   else
-    totals = g_strdup_printf (_("%s · %'" G_GSIZE_FORMAT " parameters · %s FLOPs per sample"),
+    totals = g_strdup_printf (_("%s · %s parameters (%" G_GSIZE_FORMAT ") · %s FLOPs per sample"),
                               self->insp->error ? _("Invalid") : _("Valid"),
-                              self->insp->total_params, flops);
+                              params, self->insp->total_params, flops);
   gtk_label_set_text (self->totals_label, totals);
 
   /* An empty or unfinished model is normal while building: the banner
@@ -445,6 +450,7 @@ load_from_project (WeftModelPage *self)
   weft_canvas_select (self->canvas, NULL, FALSE);
   refresh (self, TRUE);
   weft_spec_free (old);
+  weft_canvas_zoom_fit (self->canvas);
 
   gtk_stack_set_visible_child_name (self->stack, self->project ? "editor" : "empty");
 }
@@ -654,7 +660,7 @@ load_template_action (GtkWidget *widget, const char *name, GVariant *param)
   g_autofree char *label = g_strdup_printf (_("Load template %s"), stem);
   weft_canvas_select (self->canvas, NULL, FALSE);
   commit (self, spec, label, NULL, TRUE);
-  weft_canvas_zoom_reset (self->canvas);
+  weft_canvas_zoom_fit (self->canvas);
 }
 
 static void
@@ -688,6 +694,7 @@ arrange_action (GtkWidget *widget, const char *name, GVariant *param)
 
   weft_layout_arrange (next, FALSE);
   commit (self, next, _("Arrange"), NULL, FALSE);
+  weft_canvas_zoom_fit (self->canvas);
 }
 
 static void
@@ -699,8 +706,32 @@ zoom_action (GtkWidget *widget, const char *name, GVariant *param)
     weft_canvas_zoom (self->canvas, 1.2);
   else if (g_str_equal (name, "model.zoom-out"))
     weft_canvas_zoom (self->canvas, 1 / 1.2);
+  else if (g_str_equal (name, "model.zoom-fit"))
+    weft_canvas_zoom_fit (self->canvas);
   else
     weft_canvas_zoom_reset (self->canvas);
+}
+
+/* Alt+arrows: moves the selection one grid step, for keyboard users. */
+static void
+nudge_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  WeftModelPage *self = WEFT_MODEL_PAGE (widget);
+  g_autoptr(GPtrArray) sel = weft_canvas_dup_selection (self->canvas);
+  int dx, dy;
+
+  if (sel->len == 0)
+    return;
+  g_variant_get (param, "(ii)", &dx, &dy);
+  WeftSpec *next = weft_spec_copy (self->spec);
+  for (guint i = 0; i < sel->len; i++)
+    {
+      double x, y;
+      weft_layout_get (next, sel->pdata[i], &x, &y);
+      weft_layout_set (next, sel->pdata[i], MAX (0, x + dx * WEFT_CANVAS_GRID),
+                       MAX (0, y + dy * WEFT_CANVAS_GRID));
+    }
+  commit (self, next, _("Move"), "nudge", FALSE);
 }
 
 static void
@@ -827,10 +858,108 @@ paste_action (GtkWidget *widget, const char *name, GVariant *param)
                                  g_object_ref (widget));
 }
 
+/* The newest finished run's checkpoint, if it trained exactly this model:
+ * then the export carries its weights' loader and feature settings. */
+static const char *
+matching_checkpoint (WeftModelPage *self)
+{
+  g_autofree char *mine = weft_spec_to_string (self->spec);
+
+  for (guint i = weft_project_get_n_runs (self->project); i-- > 0;)
+    {
+      JsonObject *run = weft_project_get_run (self->project, i);
+      JsonNode *model = json_object_get_member (run, "model");
+      const char *ckpt = json_object_get_string_member_with_default (run, "checkpoint", NULL);
+      if (model == NULL || ckpt == NULL || !g_file_test (ckpt, G_FILE_TEST_EXISTS))
+        continue;
+      g_autoptr(WeftSpec) trained = weft_spec_from_json (model, NULL);
+      g_autofree char *theirs = trained ? weft_spec_to_string (trained) : NULL;
+      if (g_strcmp0 (mine, theirs) == 0)
+        return ckpt;
+    }
+  return NULL;
+}
+
+static void
+toast (WeftModelPage *self, const char *text)
+{
+  GtkWidget *overlay = gtk_widget_get_ancestor (GTK_WIDGET (self), ADW_TYPE_TOAST_OVERLAY);
+
+  if (overlay)
+    adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), adw_toast_new (text));
+}
+
+static void
+export_to (WeftModelPage *self, GFile *file)
+{
+  g_autofree char *path = g_file_get_path (file);
+  g_autoptr(GError) error = NULL;
+  const char *ckpt = self->project ? matching_checkpoint (self) : NULL;
+  gboolean ok;
+
+  if (ckpt)
+    ok = weft_export_pytorch (ckpt, path, &error);
+  else
+    {
+      WeftBinding def;
+      weft_binding_init_default (&def);
+      g_autoptr(WeftGraph) g = weft_graph_compile (self->spec, self->has_binding ? &self->binding : &def,
+                                                   &error);
+      JsonObject *features = self->project ? weft_project_get_features (self->project) : NULL;
+      g_autofree char *source = NULL;
+      if (g)
+        source = weft_export_pytorch_source (g, features, NULL, NULL, NULL, &error);
+      ok = source && g_file_set_contents (path, source, -1, &error);
+    }
+  if (!ok)
+    {
+      gtk_label_set_text (self->banner_label, error->message);
+      gtk_revealer_set_reveal_child (self->banner_revealer, TRUE);
+      return;
+    }
+  g_autofree char *base = g_file_get_basename (file);
+  g_autofree char *text = ckpt ? g_strdup_printf (_("Exported %s with its trained weights"), base)
+                               : g_strdup_printf (_("Exported %s (architecture only: train it to get weights)"), base);
+  toast (self, text);
+}
+
+static void
+export_response_cb (GtkNativeDialog *dialog, int response, WeftModelPage *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      if (file)
+        export_to (self, file);
+    }
+  gtk_native_dialog_destroy (dialog);
+  g_object_unref (dialog);
+  g_object_unref (self);
+}
+
 static void
 export_pytorch_action (GtkWidget *widget, const char *name, GVariant *param)
 {
-  /* Enabled once core/export provides the PyTorch exporter. */
+  WeftModelPage *self = WEFT_MODEL_PAGE (widget);
+  const char *test_path = g_getenv ("WEFT_TEST_EXPORT_PATH");
+  GtkRoot *root = gtk_widget_get_root (widget);
+
+  /* Tests cannot drive a file chooser; they name the file instead. */
+  if (test_path && test_path[0])
+    {
+      g_autoptr(GFile) file = g_file_new_for_path (test_path);
+      export_to (self, file);
+      return;
+    }
+  GtkFileChooserNative *dialog =
+    gtk_file_chooser_native_new (_("Export as PyTorch"), GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                 GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
+  g_autofree char *suggested = g_strdup_printf ("%s.py", self->spec->name ? self->spec->name : "model");
+  g_strdelimit (suggested, "-", '_');
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (dialog), suggested);
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
+  g_signal_connect (dialog, "response", G_CALLBACK (export_response_cb), g_object_ref (self));
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
 }
 
 /* -- class ---------------------------------------------------------------- */
@@ -943,6 +1072,8 @@ weft_model_page_class_init (WeftModelPageClass *klass)
   gtk_widget_class_install_action (widget_class, "model.zoom-in", NULL, zoom_action);
   gtk_widget_class_install_action (widget_class, "model.zoom-out", NULL, zoom_action);
   gtk_widget_class_install_action (widget_class, "model.zoom-reset", NULL, zoom_action);
+  gtk_widget_class_install_action (widget_class, "model.zoom-fit", NULL, zoom_action);
+  gtk_widget_class_install_action (widget_class, "model.nudge", "(ii)", nudge_action);
   gtk_widget_class_install_action (widget_class, "model.export-pytorch", NULL, export_pytorch_action);
 
   /* Page shortcuts: they act only while focus is inside the Model page, and
@@ -959,7 +1090,12 @@ weft_model_page_class_init (WeftModelPageClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_equal, GDK_CONTROL_MASK, "model.zoom-in", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_minus, GDK_CONTROL_MASK, "model.zoom-out", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_0, GDK_CONTROL_MASK, "model.zoom-reset", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_9, GDK_CONTROL_MASK, "model.zoom-fit", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_l, GDK_CONTROL_MASK, "model.arrange", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, GDK_ALT_MASK, "model.nudge", "(ii)", -1, 0);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Right, GDK_ALT_MASK, "model.nudge", "(ii)", 1, 0);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Up, GDK_ALT_MASK, "model.nudge", "(ii)", 0, -1);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Down, GDK_ALT_MASK, "model.nudge", "(ii)", 0, 1);
 }
 
 static void
@@ -985,7 +1121,6 @@ weft_model_page_init (WeftModelPage *self)
   g_signal_connect_swapped (self->panel, "connect", G_CALLBACK (canvas_connect_cb), self);
   g_signal_connect_swapped (self->panel, "disconnect", G_CALLBACK (canvas_disconnect_cb), self);
 
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "model.export-pytorch", FALSE);
   refresh (self, TRUE);
 }
 

@@ -28,7 +28,7 @@ typedef struct {
 /* Space around the plotting area for title, ticks and labels (pixels). */
 #define MARGIN_LEFT   58
 #define MARGIN_RIGHT  14
-#define MARGIN_TOP    40
+#define MARGIN_TOP    54
 #define MARGIN_BOTTOM 38
 
 struct _WeftPlot
@@ -165,6 +165,15 @@ update_ranges (WeftPlot *self)
     }
 }
 
+static gboolean
+series_has_finite (Series *s)
+{
+  for (guint j = 0; j < s->points->len; j++)
+    if (isfinite (g_array_index (s->points, Point, j).y))
+      return TRUE;
+  return FALSE;
+}
+
 static void
 update_accessible (WeftPlot *self)
 {
@@ -176,7 +185,7 @@ update_accessible (WeftPlot *self)
   for (guint i = 0; i < self->series->len; i++)
     {
       Series *se = g_ptr_array_index (self->series, i);
-      if (!se->visible || se->points->len == 0)
+      if (!se->visible || !series_has_finite (se))
         continue;
       const Point *last = &g_array_index (se->points, Point, se->points->len - 1);
       g_string_append_printf (s, "; %s %.4g at %g", se->name, last->y, last->x);
@@ -432,24 +441,19 @@ weft_plot_render (WeftPlot *self, cairo_t *cr, int width, int height, gboolean d
     }
   cairo_restore (cr);
 
-  /* Legend, top left inside the area: only series with points */
-  double lx = a.x + 8, ly = a.y + 6;
+  /* Legend, in the band between the title and the area, so it never
+   * hides data; only series that have something to draw. */
+  double lx = a.x, ly = 32;
   for (guint i = 0; i < self->series->len; i++)
     {
       Series *s = g_ptr_array_index (self->series, i);
       int tw, th;
-      if (!s->visible || s->points->len == 0)
+      if (!s->visible || !series_has_finite (s))
         continue;
       pango_layout_set_text (layout, s->name, -1);
       pango_layout_get_pixel_size (layout, &tw, &th);
-      if (lx + 18 + tw > a.x + a.w - 4 && lx > a.x + 8)
-        {
-          lx = a.x + 8;
-          ly += th + 4;
-        }
-      cairo_set_source_rgba (cr, dark ? 0.14 : 1, dark ? 0.14 : 1, dark ? 0.14 : 1, 0.8);
-      cairo_rectangle (cr, lx - 3, ly - 1, tw + 22, th + 2);
-      cairo_fill (cr);
+      if (lx + 18 + tw > a.x + a.w && lx > a.x)
+        break;
       const GdkRGBA *c = &pal[s->color % WEFT_PLOT_N_COLORS];
       cairo_set_source_rgba (cr, c->red, c->green, c->blue, s->style == WEFT_PLOT_FAINT ? 0.5 : 1);
       cairo_rectangle (cr, lx, ly + th / 2.0 - 1.5, 12, 3);

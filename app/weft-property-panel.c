@@ -273,9 +273,10 @@ weft_property_panel_update_report (WeftPropertyPanel *self, const WeftSpec *spec
   if (info && info->known)
     {
       g_autofree char *shape = weft_shape_to_string (&info->shape);
-      g_autofree char *flops = g_format_size_full (info->flops, G_FORMAT_SIZE_ONLY_VALUE);
-      g_autofree char *text = g_strdup_printf (_("Output %s\n%'" G_GSIZE_FORMAT " parameters · %s FLOPs per sample"),
-                                               shape, info->params, flops);
+      g_autofree char *params = weft_format_count (info->params);
+      g_autofree char *flops = weft_format_count (info->flops);
+      g_autofree char *text = g_strdup_printf (_("Output %s\n%s parameters · %s FLOPs per sample"),
+                                               shape, params, flops);
       gtk_label_set_text (self->report, text);
     }
   else

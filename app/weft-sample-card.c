@@ -137,6 +137,8 @@ weft_sample_card_update_accessible (WeftSampleCard *self)
     g_string_append_printf (name, ": %s", text);
   if (label != NULL)
     g_string_append_printf (name, _(", label %s"), label);
+  if (weft_sample_item_get_broken (self->item))
+    g_string_append (name, _(", could not be decoded"));
   gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   name->str, -1);
 }
@@ -228,6 +230,47 @@ weft_sample_card_toggle_play (GtkWidget  *widget,
     weft_audio_player_toggle (self->player, self->item);
 }
 
+/* Every card has the size of a card with all its parts (thumbnail, three
+ * lines of caption, chips, waveform), measured once per direction. A grid
+ * measures each visible cell on every layout and a bind changes the
+ * labels; asking Pango to shape wrapped captions for that was most of the
+ * cost of a frame while scrolling. Equal sizes also keep the rows even. */
+static int weft_sample_card_size[2] = { -1, -1 };
+
+static void
+weft_sample_card_measure (GtkWidget      *widget,
+                          GtkOrientation  orientation,
+                          int             for_size,
+                          int            *minimum,
+                          int            *natural,
+                          int            *minimum_baseline,
+                          int            *natural_baseline)
+{
+  WeftSampleCard *self = WEFT_SAMPLE_CARD (widget);
+
+  if (weft_sample_card_size[orientation] < 0)
+    {
+      GtkWidget *parts[] = { self->audio_row, GTK_WIDGET (self->label_chip),
+                             GTK_WIDGET (self->split_chip) };
+      gboolean visible[G_N_ELEMENTS (parts)];
+      int min = 0, nat = 0;
+
+      for (guint i = 0; i < G_N_ELEMENTS (parts); i++)
+        {
+          visible[i] = gtk_widget_get_visible (parts[i]);
+          gtk_widget_set_visible (parts[i], TRUE);
+        }
+      GTK_WIDGET_CLASS (weft_sample_card_parent_class)->measure (widget, orientation, -1,
+                                                                 &min, &nat, NULL, NULL);
+      for (guint i = 0; i < G_N_ELEMENTS (parts); i++)
+        gtk_widget_set_visible (parts[i], visible[i]);
+      weft_sample_card_size[orientation] = MAX (min, nat);
+    }
+
+  *minimum = *natural = weft_sample_card_size[orientation];
+  *minimum_baseline = *natural_baseline = -1;
+}
+
 static void
 weft_sample_card_dispose (GObject *object)
 {
@@ -252,6 +295,7 @@ weft_sample_card_class_init (WeftSampleCardClass *klass)
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
   object_class->dispose = weft_sample_card_dispose;
+  widget_class->measure = weft_sample_card_measure;
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/weft/Weft/ui/weft-sample-card.ui");
@@ -285,6 +329,8 @@ weft_sample_card_init (WeftSampleCard *self)
                                   G_CALLBACK (weft_sample_card_update_thumbnail), self);
   g_signal_group_connect_swapped (self->item_signals, "notify::broken",
                                   G_CALLBACK (weft_sample_card_update_thumbnail), self);
+  g_signal_group_connect_swapped (self->item_signals, "notify::broken",
+                                  G_CALLBACK (weft_sample_card_update_accessible), self);
   g_signal_group_connect_swapped (self->item_signals, "notify::envelope",
                                   G_CALLBACK (gtk_widget_queue_draw), self->waveform);
 }

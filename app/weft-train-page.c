@@ -7,6 +7,7 @@
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 
+#include "embed/weft-embed.h"
 #include "graph/weft-checkpoint.h"
 #include "weft-error.h"
 #include "train/weft-trainer.h"
@@ -608,6 +609,66 @@ refresh_cb (gpointer data)
 
 /* ---- training ---- */
 
+static void write_frame_stats (WeftTrainPage *self);
+
+static int
+compare_doubles (gconstpointer a, gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+/* Per-epoch embeddings of a fixed subset of rows, for the Explore page's
+ * timeline: written by the trainer's epoch hook on the worker thread. */
+#define EMBED_ROWS 2000
+
+typedef struct {
+  char *dir;
+  int *rows;
+  int n, epochs;
+} EmbedHook;
+
+static void
+embed_hook_free (gpointer data)
+{
+  EmbedHook *h = data;
+
+  g_free (h->dir);
+  g_free (h->rows);
+  g_free (h);
+}
+
+static void
+embed_hook (WeftTrainer *trainer, WeftGraph *graph, const WeftFeatures *features,
+            int epoch, gpointer data)
+{
+  EmbedHook *h = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WeftEmbedding) e = weft_embed_compute (graph, features, h->rows, h->n,
+                                                   NULL, NULL, NULL, &error);
+
+  /* A model without an embedding (a plain classifier may still have one;
+   * an autoencoder's may be missing) simply has no timeline. */
+  if (e == NULL)
+    return;
+  g_autofree char *path = weft_embedding_file_name (h->dir, epoch);
+  if (!weft_embedding_save (e, path, &error))
+    g_warning ("%s", error->message);
+}
+
+/* final.emb is the last good epoch's file: the weights the run keeps. */
+static void
+write_final_embedding (const char *dir, int epochs_done)
+{
+  g_autofree char *last = weft_embedding_file_name (dir, epochs_done);
+  g_autofree char *final = weft_embedding_file_name (dir, 0);
+  g_autofree char *data = NULL;
+  gsize len;
+
+  if (epochs_done > 0 && g_file_get_contents (last, &data, &len, NULL))
+    g_file_set_contents (final, data, len, NULL);
+}
+
 static void
 write_step_losses (WeftTrainPage *self, const char *run_dir)
 {
@@ -620,6 +681,24 @@ write_step_losses (WeftTrainPage *self, const char *run_dir)
     g_string_append_printf (csv, "%u,%.6g\n", i + 1, g_array_index (losses, float, i));
   if (!g_file_set_contents (path, csv->str, csv->len, &error))
     g_warning ("%s", error->message);
+}
+
+/* tests/bench/ui-train: the training speed as weft-cli reports it (median
+ * samples/s over epochs 2.., the first warms caches), then quit. */
+static void
+bench_report (WeftTrainPage *self)
+{
+  g_autoptr(GArray) h = weft_trainer_dup_history (self->trainer);
+  g_autoptr(GArray) v = g_array_new (FALSE, FALSE, sizeof (double));
+
+  for (guint i = h->len > 1 ? 1 : 0; i < h->len; i++)
+    g_array_append_val (v, g_array_index (h, WeftEpochMetrics, i).samples_per_s);
+  g_array_sort (v, compare_doubles);
+  double median = v->len == 0 ? 0 : v->len % 2 ? g_array_index (v, double, v->len / 2) :
+    0.5 * (g_array_index (v, double, v->len / 2 - 1) + g_array_index (v, double, v->len / 2));
+  g_print ("bench: epochs=%u samples_per_s=%.1f\n", h->len, median);
+  write_frame_stats (self);
+  g_application_quit (g_application_get_default ());
 }
 
 static void
@@ -661,7 +740,11 @@ finish_run (WeftTrainPage *self)
 
   g_autofree char *run_dir = weft_project_dup_run_dir (self->run_id, NULL);
   if (run_dir != NULL)
-    write_step_losses (self, run_dir);
+    {
+      g_autofree char *emb = g_build_filename (run_dir, "embeddings", NULL);
+      write_step_losses (self, run_dir);
+      write_final_embedding (emb, p.epochs_done);
+    }
 
   int idx = find_run (self->project, self->run_id);
   if (idx >= 0)
@@ -684,6 +767,8 @@ finish_run (WeftTrainPage *self)
   weft_progress_clear (&p);
 
   g_clear_handle_id (&self->refresh_id, g_source_remove);
+  if (g_getenv ("WEFT_BENCH_TRAIN") != NULL)
+    bench_report (self);
   g_clear_object (&self->trainer);
   g_clear_pointer (&self->graph, weft_graph_free);
   g_clear_pointer (&self->run_features, weft_features_free);
@@ -753,6 +838,13 @@ start_training (WeftTrainPage *self, GError **error)
     goto fail;
 
   self->trainer = weft_trainer_new (self->graph, self->run_features, &c);
+  {
+    EmbedHook *h = g_new0 (EmbedHook, 1);
+    h->dir = g_build_filename (run_dir, "embeddings", NULL);
+    h->rows = weft_embed_sample_rows (self->run_features, EMBED_ROWS, c.seed, &h->n);
+    h->epochs = c.epochs;
+    weft_trainer_set_epoch_hook (self->trainer, embed_hook, h, embed_hook_free);
+  }
   g_signal_connect (self->trainer, "finished", G_CALLBACK (trainer_finished_cb), self);
   if (!weft_trainer_start (self->trainer, error))
     goto fail;
@@ -1021,11 +1113,11 @@ train_compare (GtkWidget *widget, const char *action_name, GVariant *param)
 /* ---- runs list ---- */
 
 static void
-overlay_toggled_cb (GtkCheckButton *check, WeftTrainPage *self)
+overlay_toggled_cb (GtkSwitch *check, GParamSpec *pspec, WeftTrainPage *self)
 {
   const char *id = g_object_get_data (G_OBJECT (check), "run-id");
 
-  if (gtk_check_button_get_active (check))
+  if (gtk_switch_get_active (check))
     g_hash_table_add (self->overlay, g_strdup (id));
   else
     g_hash_table_remove (self->overlay, id);
@@ -1107,15 +1199,16 @@ rebuild_runs (WeftTrainPage *self)
       adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 2);
       g_string_free (sub, TRUE);
 
-      GtkWidget *check = gtk_check_button_new ();
+      GtkWidget *check = gtk_switch_new ();
       gtk_widget_set_valign (check, GTK_ALIGN_CENTER);
       g_object_set_data_full (G_OBJECT (check), "run-id", g_strdup (id), g_free);
-      gtk_check_button_set_active (GTK_CHECK_BUTTON (check), g_hash_table_contains (self->overlay, id));
+      gtk_switch_set_active (GTK_SWITCH (check), g_hash_table_contains (self->overlay, id));
       gtk_widget_set_sensitive (check, !running);
-      g_signal_connect (check, "toggled", G_CALLBACK (overlay_toggled_cb), self);
+      g_signal_connect (check, "notify::active", G_CALLBACK (overlay_toggled_cb), self);
       g_autofree char *a11y = g_strdup_printf (_("Overlay run %s"), title);
       gtk_accessible_update_property (GTK_ACCESSIBLE (check), GTK_ACCESSIBLE_PROPERTY_LABEL, a11y, -1);
-      adw_action_row_add_prefix (ADW_ACTION_ROW (row), check);
+      gtk_widget_set_tooltip_text (check, _("Overlay this run's curves"));
+      adw_action_row_add_suffix (ADW_ACTION_ROW (row), check);
       adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), check);
       gtk_list_box_append (self->runs_list, row);
     }
@@ -1491,6 +1584,15 @@ weft_train_page_set_features (WeftTrainPage      *self,
   self->features = features;
   self->dataset = dataset;
   update_state (self);
+
+  /* tests/bench/ui-train starts training as soon as the data is ready. */
+  if (features != NULL && self->trainer == NULL && g_getenv ("WEFT_BENCH_TRAIN") != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+      gtk_widget_activate_action (GTK_WIDGET (self), "win.show-page", "s", "train");
+      if (!start_training (self, &error))
+        g_printerr ("bench: %s\n", error->message);
+    }
 }
 
 WeftFeatures *

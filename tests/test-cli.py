@@ -131,6 +131,36 @@ with tempfile.TemporaryDirectory() as tmp:
         check("train late fusion on a dataset folder", rc == 0 and "accuracy=" in out.splitlines()[-1], out + err)
         rc, out, err = run("eval", "--data", sample, "--checkpoint", ck2)
         check("eval it with the checkpoint's feature settings", rc == 0 and "accuracy=" in out, out + err)
+        # A joint space of three modalities: retrieval in all six directions.
+        ck3 = os.path.join(tmp, "clip3.safetensors")
+        rc, out, err = run("train", "--data", sample, "--model",
+                           os.path.join(src, "data", "models", "clip-image-text-audio.json"),
+                           "--epochs", "1", "--batch", "16", "--threads", "1", "--out", ck3)
+        check("train the triple CLIP", rc == 0, out + err)
+        rc, out, err = run("eval", "--data", sample, "--checkpoint", ck3, "--retrieval")
+        pairs = last_pairs(out) if rc == 0 else {}
+        names = [f"{d}_{m}" for d in ("i2t", "t2i", "i2a", "a2i", "t2a", "a2t")
+                 for m in ("r1", "r5", "r10", "medr")]
+        check("eval --retrieval names every direction", rc == 0 and all(n in pairs for n in names) and
+              not any(k.startswith(("ab_", "ba_")) for k in pairs) and
+              all(0 <= float(pairs[f"{d}_r1"]) <= float(pairs[f"{d}_r5"]) <= float(pairs[f"{d}_r10"]) <= 1
+                  for d in ("i2t", "a2t")) and float(pairs["t2i_medr"]) >= 1, out + err)
+        check("eval --retrieval lists the worst failures", "worst: row" in out and "i2t (image -> text" in out, out)
+        emb = os.path.join(tmp, "emb")
+        rc, out, err = run("embed", ck3, sample, "--out", emb, "--projection", "pca")
+        ok = rc == 0
+        if ok:
+            meta = open(os.path.join(emb, "metadata.tsv"), encoding="utf-8").read().splitlines()
+            vecs = open(os.path.join(emb, "vectors.tsv")).read().splitlines()
+            xy = open(os.path.join(emb, "map.tsv")).read().splitlines()
+            ok = (meta[0] == "index\tmodality\tlabel\tsplit\ttext" and len(vecs) == len(meta) - 1 ==
+                  len(xy) - 1 and {m.split("\t")[1] for m in meta[1:]} == {"image", "text", "audio"} and
+                  all(len(v.split("\t")) == 64 for v in vecs) and
+                  os.path.getsize(os.path.join(emb, "final.emb")) > 0 and
+                  last_pairs(out).get("spaces") == "image,text,audio")
+        check("embed writes the TensorBoard projector files and a map", ok, out + err)
+        rc, out, err = run("embed", ck3, sample)
+        check("embed without --out is a usage error", rc == 2 and "--out" in err, err)
     rc, out, err = run("inspect", os.path.join(tmp, "nope"))
     check("inspect a missing folder fails", rc != 0 and "nope" in err, err)
 

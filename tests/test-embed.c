@@ -490,6 +490,54 @@ test_compute_and_query (void)
 }
 
 static void
+test_epoch_files_and_alignment (void)
+{
+  GError *error = NULL;
+  g_autoptr(WeftSpec) spec = weft_spec_parse_data (clip_json, -1, &error);
+  g_autoptr(WeftFeatures) f = tiny_features (40);
+  WeftBinding b;
+  weft_features_get_binding (f, &b);
+  g_autoptr(WeftGraph) g = weft_graph_compile (spec, &b, &error);
+  g_assert_no_error (error);
+  weft_graph_allocate (g, 16, 3);
+  g_autofree char *dir = g_dir_make_tmp ("weft-epochs-XXXXXX", NULL);
+  g_autofree char *sub = g_build_filename (dir, "embeddings", NULL);
+  g_assert_true (weft_embed_write_epoch (g, f, sub, 1, 30, "pca", NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (weft_embed_write_epoch (g, f, sub, 2, 30, "pca", NULL, &error));
+  g_assert_true (weft_embed_write_epoch (g, f, sub, 0, 30, NULL, NULL, &error));
+  g_autoptr(GArray) epochs = weft_embedding_list_epochs (sub);
+  g_assert_cmpuint (epochs->len, ==, 2);
+  g_autofree char *p1 = weft_embedding_file_name (sub, 1);
+  g_autofree char *p2 = weft_embedding_file_name (sub, 2);
+  g_autofree char *p0 = weft_embedding_file_name (sub, 0);
+  g_autoptr(WeftEmbedding) e1 = weft_embedding_load (p1, &error);
+  g_autoptr(WeftEmbedding) e2 = weft_embedding_load (p2, &error);
+  g_autoptr(WeftEmbedding) e0 = weft_embedding_load (p0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (e1->n, ==, 30);
+  g_assert_cmpint (e2->epoch, ==, 2);
+  g_assert_cmpmem (e1->row, 30 * sizeof (int), e2->row, 30 * sizeof (int));
+  g_assert_null (((WeftEmbedSpace *) g_ptr_array_index (e0->spaces, 0))->xy);
+
+  /* A turned, scaled and shifted copy of a map is brought back onto it. */
+  WeftEmbedSpace *a = weft_embedding_get_space (e2, "image");
+  WeftEmbedSpace *ref = weft_embedding_get_space (e1, "image");
+  for (int i = 0; i < e2->n; i++)
+    {
+      float x = a->xy[2 * i], y = a->xy[2 * i + 1];
+      a->xy[2 * i] = 3 * y + 1;
+      a->xy[2 * i + 1] = -3 * x;
+    }
+  double rms = weft_embedding_align_xy (e2, e1);
+  g_assert_cmpfloat (rms, <, 1e-3);
+  for (int i = 0; i < 2 * e2->n; i++)
+    g_assert_cmpfloat (fabsf (a->xy[i] - ref->xy[i]), <, 1e-3);
+  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", dir);
+  g_assert_cmpint (system (cmd), ==, 0);
+}
+
+static void
 test_targets_of_templates (void)
 {
   struct { const char *file; const char *spaces; } cases[] = {
@@ -728,6 +776,7 @@ main (int argc, char **argv)
   g_test_add_func ("/embed/tsne/stops", test_tsne_stops);
   g_test_add_func ("/embed/compute-and-query", test_compute_and_query);
   g_test_add_func ("/embed/targets-of-templates", test_targets_of_templates);
+  g_test_add_func ("/embed/epoch-files-and-alignment", test_epoch_files_and_alignment);
   g_test_add_func ("/embed/file/round-trip-and-damage", test_file_round_trip_and_damage);
   g_test_add_func ("/embed/export/tsv-and-csv", test_tsv_export);
   return g_test_run ();

@@ -219,6 +219,7 @@ project_points (const float *X, int m, int d, const char *method, float *xy,
     }
   WeftTsneConfig c;
   weft_tsne_config_init (&c);
+  c.cosine = TRUE;           /* embeddings are compared by angle everywhere else */
   g_autoptr(WeftTsne) t = weft_tsne_new (X, m, d, &c);
   if (!weft_tsne_run (t, cancellable, error))
     return FALSE;
@@ -1096,4 +1097,96 @@ weft_embedding_list_epochs (const char *dir)
     }
   g_array_sort (out, cmp_gint);
   return out;
+}
+
+/* ---- Runs ---- */
+
+double
+weft_embedding_align_xy (WeftEmbedding *e, const WeftEmbedding *ref)
+{
+  g_return_val_if_fail (e != NULL && ref != NULL, NAN);
+  g_autoptr(GHashTable) ref_rows = g_hash_table_new (g_direct_hash, g_direct_equal);
+  for (int i = 0; i < ref->n; i++)
+    g_hash_table_insert (ref_rows, GINT_TO_POINTER (ref->row[i] + 1), GINT_TO_POINTER (i + 1));
+  /* Every mapped point of e's joint spaces, with its partner in ref. */
+  GArray *Y = g_array_new (FALSE, FALSE, sizeof (float));
+  GArray *R = g_array_new (FALSE, FALSE, sizeof (float));
+  GArray *mask = g_array_new (FALSE, FALSE, sizeof (guint8));
+  for (guint k = 0; k < e->spaces->len; k++)
+    {
+      WeftEmbedSpace *s = g_ptr_array_index (e->spaces, k);
+      if (!s->joint || s->xy == NULL)
+        continue;
+      WeftEmbedSpace *rs = weft_embedding_get_space (ref, s->name);
+      for (int i = 0; i < e->n; i++)
+        {
+          int j = GPOINTER_TO_INT (g_hash_table_lookup (ref_rows, GINT_TO_POINTER (e->row[i] + 1))) - 1;
+          float r[2] = { NAN, NAN };
+          guint8 ok = rs && rs->xy && j >= 0 && rs->present[j] && s->present[i];
+          if (ok)
+            {
+              r[0] = rs->xy[2 * j];
+              r[1] = rs->xy[2 * j + 1];
+            }
+          g_array_append_vals (Y, s->xy + 2 * i, 2);
+          g_array_append_vals (R, r, 2);
+          g_array_append_val (mask, ok);
+        }
+    }
+  double rms = NAN;
+  int any = 0;
+  for (guint p = 0; p < mask->len; p++)
+    any += g_array_index (mask, guint8, p);
+  if (any > 0)
+    {
+      rms = weft_procrustes_align ((float *) Y->data, (const float *) R->data, (int) mask->len,
+                                   (const guint8 *) mask->data, TRUE);
+      guint p = 0;
+      for (guint k = 0; k < e->spaces->len; k++)
+        {
+          WeftEmbedSpace *s = g_ptr_array_index (e->spaces, k);
+          if (!s->joint || s->xy == NULL)
+            continue;
+          memcpy (s->xy, (float *) Y->data + 2 * p, (gsize) e->n * 2 * sizeof (float));
+          p += e->n;
+        }
+    }
+  g_array_unref (Y);
+  g_array_unref (R);
+  g_array_unref (mask);
+  return rms;
+}
+
+gboolean
+weft_embed_write_epoch (WeftGraph *g, const WeftFeatures *f, const char *dir,
+                        int epoch, int max_samples, const char *projection,
+                        GCancellable *cancellable, GError **error)
+{
+  g_return_val_if_fail (g != NULL && f != NULL && dir != NULL, FALSE);
+  int n = 0;
+  g_autofree int *rows = weft_embed_sample_rows (f, max_samples > 0 ? max_samples : 2000, 1, &n);
+  g_autoptr(WeftEmbedding) e = weft_embed_compute (g, f, rows, n, NULL, NULL, cancellable, error);
+  if (e == NULL)
+    return FALSE;
+  e->epoch = MAX (epoch, 0);
+  if (projection && !weft_embedding_project (e, projection, cancellable, error))
+    return FALSE;
+  if (projection)
+    {
+      /* The latest earlier epoch on disk is the reference. */
+      g_autoptr(GArray) epochs = weft_embedding_list_epochs (dir);
+      int prev = -1;
+      for (guint i = 0; i < epochs->len; i++)
+        if (g_array_index (epochs, int, i) < epoch || epoch <= 0)
+          prev = g_array_index (epochs, int, i);
+      if (prev > 0)
+        {
+          g_autofree char *path = weft_embedding_file_name (dir, prev);
+          g_autoptr(WeftEmbedding) ref = weft_embedding_load (path, NULL);
+          if (ref)
+            weft_embedding_align_xy (e, ref);
+        }
+    }
+  g_autofree char *path = weft_embedding_file_name (dir, epoch);
+  return weft_embedding_save (e, path, error);
 }

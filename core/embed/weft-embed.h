@@ -198,4 +198,23 @@ char *weft_embedding_file_name (const char *dir, int epoch);
  * of int; empty if none or no folder). */
 GArray *weft_embedding_list_epochs (const char *dir);
 
+/* ---- Runs ---- */
+
+/* Moves the maps (xy) of e's joint spaces onto those of ref by one
+ * similarity transform (rotation, scale, translation, or a mirror image)
+ * fitted on the points both have (same space name, same feature row), so
+ * successive epochs of a timeline do not jump. Returns the RMS distance
+ * left, NaN when nothing matched (e is then unchanged). */
+double weft_embedding_align_xy (WeftEmbedding *e, const WeftEmbedding *ref);
+
+/* What the trainer's epoch hook (or the end of a run) calls: embeds the
+ * same seeded subset of at most max_samples rows (<= 0: 2000) each time,
+ * maps it with projection ("pca", "tsne" or NULL for none), aligns the map
+ * to the previous epoch's file in dir when there is one, and writes
+ * dir/epoch-NNN.emb (epoch >= 1) or dir/final.emb (epoch 0). Runs on the
+ * calling thread (the trainer's worker); the graph must be idle. */
+gboolean weft_embed_write_epoch (WeftGraph *g, const WeftFeatures *f, const char *dir,
+                                 int epoch, int max_samples, const char *projection,
+                                 GCancellable *cancellable, GError **error);
+
 G_END_DECLS

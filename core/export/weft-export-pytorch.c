@@ -979,6 +979,7 @@ weft_export_pytorch_source (WeftGraph *g, JsonObject *features_json,
   g_autofree char *cls = class_name (spec);
   GString *py = NULL;
   gboolean ok = TRUE;
+  GError *local = NULL;      /* the first block that cannot be expressed */
 
   /* Inputs: reshape to their per-sample shape so flat tensors work too. */
   g_string_append (gen.fwd, "        # Inputs, batch first\n");
@@ -1063,8 +1064,8 @@ weft_export_pytorch_source (WeftGraph *g, JsonObject *features_json,
                 }
               else
                 {
-                  g_autofree char *ctor = layer_ctor (&gen, n, error);
-                  if (ctor == NULL && error && *error)
+                  g_autofree char *ctor = layer_ctor (&gen, n, &local);
+                  if (ctor == NULL && local)
                     {
                       ok = FALSE;
                       break;
@@ -1080,8 +1081,8 @@ weft_export_pytorch_source (WeftGraph *g, JsonObject *features_json,
 
       if (in_preset && preset_init && gn->owner == k)
         {
-          g_autofree char *ctor = layer_ctor (&gen, n, error);
-          if (ctor == NULL && error && *error)
+          g_autofree char *ctor = layer_ctor (&gen, n, &local);
+          if (ctor == NULL && local)
             {
               ok = FALSE;
               break;
@@ -1096,7 +1097,7 @@ weft_export_pytorch_source (WeftGraph *g, JsonObject *features_json,
           g_autofree char *unused = layer_ctor (&gen, n, NULL);
         }
 
-      g_autofree char *expr = node_expr (&gen, k, error);
+      g_autofree char *expr = node_expr (&gen, k, &local);
       if (expr == NULL)
         {
           ok = FALSE;
@@ -1118,6 +1119,8 @@ weft_export_pytorch_source (WeftGraph *g, JsonObject *features_json,
   g_hash_table_unref (gen.names);
   g_string_free (gen.init, TRUE);
   g_string_free (gen.fwd, TRUE);
+  if (local)
+    g_propagate_error (error, local);
   return py ? g_string_free (py, FALSE) : NULL;
 }
 

@@ -6,26 +6,32 @@
  *   1. A docstring: what the model is, how to run the file, and how to
  *      featurise inputs the same way Weft did (image size and channels,
  *      log-mel settings and per-band normalisation, tokenisation).
- *   2. FEATURES = {...}: the feature settings the model was trained with
- *      (image_size, image_channels, mel_bands, frames, window_ms, hop_ms,
- *      text_length, vocab_size, n_classes, ...), and VOCAB / CLASSES lists
- *      when the checkpoint has them.
+ *   2. CHECKPOINT (the path exported from), FEATURES = {...}: the feature
+ *      settings the model was trained with (image_size, image_channels,
+ *      mel_bands, frames, window_ms, hop_ms, text_length, ...) and the
+ *      shapes it was built for (image_shape, audio_shape, vocab_size,
+ *      n_classes); CLASSES when the checkpoint names them (the vocabulary,
+ *      often thousands of words, stays in the checkpoint: meta["weft_vocab"]);
+ *      LOSS_WEIGHTS {loss node: weight}.
  *   3. load_checkpoint (path) -> (state_dict, metadata): reads the
  *      safetensors file with struct + json + torch.frombuffer (the
- *      safetensors package is not needed).
+ *      safetensors package is not needed); load_weights (model, state);
+ *      tokenize (text) and encode_text (text, vocab) for captions.
  *   4. Small helper modules for blocks PyTorch has no single layer for
  *      (only those the model uses): late fusion, gated fusion, InfoNCE
  *      with a learnable temperature, ...
- *   5. class <ModelName> (nn.Module): one attribute per spec node that has
- *      weights, named after the node id (presets are an nn.Module of their
- *      own layers), so that state_dict () keys equal the checkpoint's
- *      tensor names and load_state_dict (strict=True) works. Nodes that
- *      share weights (siamese) call the same attribute. forward (batch)
- *      takes a dict of input tensors keyed by the spec's input ids
- *      (images (B, C, H, W), audio (B, mels, frames), text token ids
- *      (B, L) as long with -1 padding or a bag of words (B, V), labels
- *      (B,) long with -1 = none) and returns a dict {node id: tensor} of
- *      every node's output (heads, embeddings and losses included).
+ *   5. class <ModelName> (nn.Module), named from the spec's name
+ *      ("late-fusion" -> LateFusionModel): one attribute per spec node that
+ *      has weights, named after the node id (presets are an nn.ModuleDict
+ *      of their layers: self.image_encoder["conv1"]), so that state_dict ()
+ *      keys equal the checkpoint's tensor names ("image_encoder.conv1.weight").
+ *      Nodes that share weights (siamese) call the owner's attribute.
+ *      forward (batch) takes a dict of input tensors keyed by the spec's
+ *      input ids (images (B, C, H, W), audio (B, mels, frames), text token
+ *      ids (B, L) with -1 padding or a bag of words (B, V), labels (B,)
+ *      with -1 = none, optional; any dtype, flat rows accepted) and returns a dict {node id: tensor} of
+ *      every node's output (heads, embeddings and losses included);
+ *      total_loss (outputs) is the weighted sum Weft minimises.
  *   6. if __name__ == "__main__": loads the checkpoint given on the command
  *      line (default: the one the file was exported from), runs the model
  *      in eval mode on a zero batch and prints a summary.

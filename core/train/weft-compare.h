@@ -20,7 +20,8 @@ typedef struct {
   guint used;                /* bits (1 << WeftModality): inputs it reads, label excluded */
   gsize parameters;          /* trainable */
   int epochs_done;
-  double seconds;            /* wall time of its training, evaluation included */
+  double seconds;            /* wall time of its training (validation after each
+                                epoch included, the final tests not) */
   double samples_per_s;      /* training steps only, mean over its epochs */
   WeftSplit eval_split;      /* rows tested: TEST, else VALIDATION, else TRAIN */
   int eval_rows;

@@ -3,6 +3,8 @@
  * epochs 1, 2, ..., as the Train page's epoch hook would. */
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "data/weft-dataset.h"
 #include "data/weft-featurize.h"
@@ -21,7 +23,7 @@ main (int    argc,
 
   if (argc < 4)
     {
-      fprintf (stderr, "usage: explore-fixture DATASET EMBED_DIR CKPT_EPOCH1 [CKPT_EPOCH2 ...]\n");
+      fprintf (stderr, "usage: explore-fixture DATASET EMBED_DIR EPOCH=CKPT...\n");
       return 2;
     }
   weft_dataset_limits_init (&limits);
@@ -38,7 +40,10 @@ main (int    argc,
     }
   for (int k = 3; k < argc; k++)
     {
-      g_autoptr(WeftGraph) graph = weft_checkpoint_load (argv[k], 64, NULL, &error);
+      const char *eq = strchr (argv[k], '=');
+      int epoch = eq ? atoi (argv[k]) : k - 2;
+      const char *ckpt = eq ? eq + 1 : argv[k];
+      g_autoptr(WeftGraph) graph = weft_checkpoint_load (ckpt, 64, NULL, &error);
       g_autoptr(WeftEmbedding) e = NULL;
       g_autofree char *path = NULL;
 
@@ -46,13 +51,13 @@ main (int    argc,
         e = weft_embed_compute (graph, features, NULL, 0, NULL, NULL, NULL, &error);
       if (e != NULL)
         {
-          e->epoch = k - 2;
-          path = weft_embedding_file_name (argv[2], k - 2);
+          e->epoch = epoch;
+          path = weft_embedding_file_name (argv[2], epoch);
           weft_embedding_save (e, path, &error);
         }
       if (error != NULL)
         {
-          fprintf (stderr, "explore-fixture: %s: %s\n", argv[k], error->message);
+          fprintf (stderr, "explore-fixture: %s: %s\n", ckpt, error->message);
           return 1;
         }
       printf ("%s\n", path);

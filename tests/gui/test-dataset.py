@@ -135,6 +135,9 @@ def main():
                     "No problems found", role="label", timeout=10)
         weft.screenshot("no-problems")
         weft.stop()
+        # SIGTERM leaves the autosave copy behind: the broken dataset's run
+        # must not offer to restore it.
+        weft.new_home()
 
         with tempfile.TemporaryDirectory(prefix="weft-gui-broken-") as tmp:
             folder = os.path.join(tmp, "broken-dataset")
@@ -173,6 +176,11 @@ def main():
                 if truncated:
                     checks.ok("truncated" in truncated[0] or "damaged" in truncated[0],
                               f"it says why ({truncated[0]!r})")
+                # The truncated PNG's card shows a "broken image" mark, not a
+                # partly grey picture: its name says it could not be decoded.
+                checks.step("the truncated image's card is marked broken", weft.find,
+                            "Sample cut: half of a picture, label Animals, "
+                            "could not be decoded", timeout=30)
                 checks.step("each problem has a Show in Files button", weft.find,
                             f"Show in Files: {missing[0]}" if missing else "Show in Files",
                             role="push button")

@@ -4,9 +4,10 @@ AT-SPI as a person would: with the Emoji sample open, build late fusion
 block by block from an empty canvas (inputs, encoders, classifiers, late
 fusion, loss) through the palette's Add buttons, the node buttons and the
 property panel's "Connect Output To…" list; provoke a shape error with a
-wrong connection, read the engine's message, fix it; undo and redo; save
-the project (Save As, through the WEFT_TEST_SAVE_PATH hook), reopen it and
-check the model is the same. Screenshots (light and dark) go to
+wrong connection, read the engine's message, fix it; export it as PyTorch
+(WEFT_TEST_EXPORT_PATH hook); undo and redo; load a template from the
+gallery and undo that; save the project (Save As, through the
+WEFT_TEST_SAVE_PATH hook), reopen it and check the model is the same. Screenshots (light and dark) go to
 SCREENSHOT_DIR/test-model/.
 
 Exit status: 0 pass, 1 fail, 77 skip (no DISPLAY). Run through meson
@@ -53,8 +54,7 @@ class Editor:
     def __init__(self, weft, index):
         self.weft = weft
         self.menu = index[("push button", "Main Menu")][0]
-        editor = index[("panel", "Model editor")][0] if ("panel", "Model editor") in index \
-            else weft.find("Model editor")
+        editor = next(nodes[0] for (role, name), nodes in index.items() if name == "Model editor")
         parts = weft.index(editor)
 
         def part(name):
@@ -78,6 +78,13 @@ class Editor:
         return self.weft.wait_until(
             lambda: next((n for n in labels(self.weft, parent) if n.startswith(prefix)), None),
             f"a label starting with {prefix!r}")
+
+    def open_templates(self):
+        menu = self.weft.find("New from Template…", role="push button", parent=self.toolbar)
+        toggle = self.weft.find("New from Template…", role="push button", parent=menu,
+                                action="click")
+        weftgui.do_action(toggle, "click")
+        self.weft.find("Template Late fusion", role="push button", parent=menu)
 
     def totals(self, prefix):
         return self.label_in(self.toolbar, prefix)
@@ -109,22 +116,49 @@ class Editor:
         weftgui.do_action(self.weft.wait_until(target, f"a free input of {dst}"), "click")
 
 
+# The other pages hold thousands of accessible objects (the Dataset page's
+# sample grid); walking them costs tens of seconds over D-Bus.
+OTHER_PAGES = {"WeftDatasetPage", "WeftTrainPage", "WeftExplorePage"}
+
+
+def index_without_other_pages(weft):
+    found = {}
+
+    def visit(node):
+        try:
+            role, name = node.getRoleName(), node.name
+            found.setdefault((role, name), []).append(node)
+            if role in weftgui.LEAF_ROLES or name in OTHER_PAGES:
+                return
+            children = [node.getChildAtIndex(i) for i in range(node.childCount)]
+        except Exception:  # the tree changed under us
+            return
+        for child in children:
+            if child is not None:
+                visit(child)
+    visit(weft.frame())
+    return found
+
+
 def go_to_model_page(weft):
-    index = weft.index()
+    index = index_without_other_pages(weft)
     switcher = index[("page tab list", "AdwViewSwitcher")][0]
     tabs = {tab.name: tab for tab in switcher.children}
     weftgui.do_action(tabs["Model"], "click")
-    weft.find("Model editor", timeout=10)
-    return Editor(weft, weft.index())
+    index = weft.wait_until(
+        lambda: (lambda i: i if any(n == "Model editor" for (_, n) in i) else None)(
+            index_without_other_pages(weft)), "the Model editor")
+    return Editor(weft, index)
 
 
 def main():
     checks = weftgui.Checks()
 
     with tempfile.TemporaryDirectory(prefix="weft-gui-model-") as tmp, \
-         weftgui.Weft("test-model", timeout=20.0) as weft:
+         weftgui.Weft("test-model", timeout=40.0) as weft:
         saved = os.path.join(tmp, "late-fusion.weft")
         weft.extra_env["WEFT_TEST_SAVE_PATH"] = saved
+        weft.extra_env["WEFT_TEST_EXPORT_PATH"] = os.path.join(tmp, "late_fusion.py")
 
         frame = checks.step("weft DATASET starts", weft.start, SAMPLE)
         if frame is None:
@@ -151,6 +185,8 @@ def main():
                          ("embedding_bag", "classifier_3"),
                          ("classifier", "late_fusion"), ("classifier_2", "late_fusion")]:
             checks.step(f"connect {src} → {dst}", ed.connect, src, dst)
+        checks.step("Arrange Automatically", weft.click, "Arrange Automatically",
+                    role="push button", parent=ed.toolbar)
         weft.screenshot("encoders-connected")
 
         # A wrong connection: an encoder's 128 features into late fusion of
@@ -172,6 +208,8 @@ def main():
                     "late_fusion")
         checks.step("add the loss: late_fusion → cross_entropy", ed.connect, "late_fusion",
                     "cross_entropy")
+        checks.step("Arrange Automatically again", weft.click, "Arrange Automatically",
+                    role="push button", parent=ed.toolbar)
         checks.step("label → cross_entropy", ed.connect, "label", "cross_entropy")
         totals = checks.step("the model is valid", ed.totals, "Valid")
         print(f"# totals: {totals}", flush=True)
@@ -180,6 +218,21 @@ def main():
         checks.step("the panel shows late fusion's output shape", ed.label_in, ed.panel,
                     "Output (")
         weft.screenshot("late-fusion-valid")
+
+        # Export as PyTorch (Model Menu), to the WEFT_TEST_EXPORT_PATH hook.
+        menu = weft.find("Model Menu", role="push button", parent=ed.toolbar)
+        toggle = weft.find("Model Menu", role="push button", parent=menu, action="click")
+        weftgui.do_action(toggle, "click")
+        checks.step("Model Menu: Export as PyTorch…", weft.click, "Export as PyTorch…",
+                    role="menu item", parent=menu)
+        exported = weft.extra_env["WEFT_TEST_EXPORT_PATH"]
+        checks.step("the .py file is written", weft.wait_until,
+                    lambda: os.path.exists(exported), exported, timeout=10)
+        if os.path.exists(exported):
+            with open(exported) as f:
+                source = f.read()
+            checks.ok("nn.Module" in source and "late_fusion" in source,
+                      "it holds an nn.Module with the late_fusion node")
 
         # Undo and redo.
         checks.step("Undo", weft.click, "Undo", role="push button", parent=ed.toolbar)
@@ -196,9 +249,20 @@ def main():
         checks.step("main menu: Light style", weft.click, "Light", role="radio menu item",
                     parent=ed.menu)
 
-        # Templates gallery.
-        checks.step("the template gallery lists late fusion", weft.find,
-                    "Template Late fusion", role="push button", parent=ed.toolbar)
+        # Templates gallery: loading one replaces the model, and undo brings
+        # ours back.
+        checks.step("open New from Template…", ed.open_templates)
+        weft.screenshot("template-gallery")
+        checks.step("pick the Siamese template", weft.click, "Template Siamese",
+                    role="push button", parent=ed.toolbar)
+        checks.step("its nodes replace ours", weft.wait_gone, node_name("late_fusion"),
+                    role="push button", parent=ed.canvas)
+        checks.step("the template is valid", ed.totals, "Valid")
+        weft.screenshot("template-siamese")
+        checks.step("Undo", weft.click, "Undo", role="push button", parent=ed.toolbar)
+        checks.step("our late fusion is back", ed.node, "late_fusion")
+        again = checks.step("with the same totals", ed.totals, "Valid")
+        checks.ok(again == totals, f"undo restores the model exactly ({again})")
 
         # Save, close, reopen.
         ed.open_main_menu()

@@ -171,6 +171,17 @@ class Weft:
         env.update(self.extra_env)
         return env
 
+    def new_home(self):
+        """Gives the next start() fresh XDG config, cache, data and state
+        folders, so that nothing one run leaves behind (an autosave copy
+        that a SIGTERM did not clean, recent files, settings) reaches the
+        next. Call it between runs that must not share state."""
+        if self.proc is not None:
+            raise WeftError("stop weft before giving it a new home")
+        if self.home is not None:
+            shutil.rmtree(self.home, ignore_errors=True)
+            self.home = None
+
     @property
     def cache_dir(self):
         self.env()
