@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "weft-error.h"
+#include "weft-json.h"
 
 struct _WeftProject {
   GObject parent_instance;
@@ -413,11 +414,7 @@ weft_project_to_data (WeftProject *self, const char *base_dir)
     }
   g_autoptr(JsonNode) root = json_node_new (JSON_NODE_OBJECT);
   json_node_set_object (root, o);
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
-  json_generator_set_pretty (gen, TRUE);
-  json_generator_set_indent (gen, 2);
-  json_generator_set_root (gen, root);
-  return json_generator_to_data (gen, NULL);
+  return weft_json_to_data (root, TRUE, NULL);
 }
 
 gboolean
@@ -462,7 +459,6 @@ gboolean
 weft_project_save_autosave (WeftProject *self, GFile *file, GError **error)
 {
   g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
   g_autoptr(GFile) dir = NULL;
   g_autoptr(GError) local = NULL;
   g_autofree char *text = NULL;
@@ -487,10 +483,7 @@ weft_project_save_autosave (WeftProject *self, GFile *file, GError **error)
       g_autofree char *uri = g_file_get_uri (self->file);
       json_object_set_string_member (o, AUTOSAVE_OF, uri);
     }
-  json_generator_set_pretty (gen, TRUE);
-  json_generator_set_indent (gen, 2);
-  json_generator_set_root (gen, json_parser_get_root (parser));
-  out = json_generator_to_data (gen, NULL);
+  out = weft_json_to_data (json_parser_get_root (parser), TRUE, NULL);
 
   dir = g_file_get_parent (file);
   if (dir != NULL && !g_file_make_directory_with_parents (dir, NULL, &local) &&

@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 
 #include "weft-error.h"
+#include "weft-json.h"
 #include "weft-project.h"
 
 static const char *project_json =
@@ -197,6 +198,46 @@ test_autosave_roundtrip (void)
   g_rmdir (dir);
 }
 
+/* json-glib writes 1e-08 as "1e-08.0"; Weft's writers must not, or a
+ * project with Adam's default eps could not be read back. */
+static void
+test_json_small_doubles (void)
+{
+  char text[] = "{\"eps\":1e-08.0,\"s\":\"1e-08.0 stays\",\"b\":-2.5E+300,\"n\":[3,1e5.0]}";
+  gsize len = weft_json_repair_numbers (text, strlen (text));
+
+  g_assert_cmpstr (text, ==, "{\"eps\":1e-08,\"s\":\"1e-08.0 stays\",\"b\":-2.5E+300,\"n\":[3,1e5]}");
+  g_assert_cmpuint (len, ==, strlen (text));
+
+  g_autoptr(WeftProject) project = weft_project_new ();
+  g_autoptr(JsonObject) training = json_object_new ();
+  json_object_set_double_member (training, "eps", 1e-8);
+  json_object_set_double_member (training, "lr", 3e-4);
+  weft_project_set_training (project, training);
+
+  g_autofree char *dir = g_dir_make_tmp ("weft-json-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "p.weft", NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GError) error = NULL;
+  g_assert_true (weft_project_save (project, file, &error));
+  g_assert_no_error (error);
+
+  g_autoptr(WeftProject) back = weft_project_load (file, &error);
+  g_assert_no_error (error);
+  JsonObject *t = weft_project_get_training (back);
+  g_assert_cmpfloat (json_object_get_double_member (t, "eps"), ==, 1e-8);
+  g_assert_cmpfloat (json_object_get_double_member (t, "lr"), ==, 3e-4);
+
+  g_autofree char *autosave = g_build_filename (dir, "a.json", NULL);
+  g_autoptr(GFile) afile = g_file_new_for_path (autosave);
+  g_assert_true (weft_project_save_autosave (project, afile, &error));
+  g_assert_no_error (error);
+
+  g_unlink (path);
+  g_unlink (autosave);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -206,5 +247,6 @@ main (int argc, char **argv)
   g_test_add_func ("/project/missing-file", test_missing_file);
   g_test_add_func ("/project/changed-signal", test_changed_signal);
   g_test_add_func ("/project/autosave-roundtrip", test_autosave_roundtrip);
+  g_test_add_func ("/project/json-small-doubles", test_json_small_doubles);
   return g_test_run ();
 }

@@ -6,13 +6,12 @@
 #include <string.h>
 
 #include "weft-error.h"
+#include "weft-json.h"
 
 static char *
 json_to_text (JsonNode *node)
 {
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
-  json_generator_set_root (gen, node);
-  return json_generator_to_data (gen, NULL);
+  return weft_json_to_data (node, FALSE, NULL);
 }
 
 static char *

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "weft-error.h"
+#include "weft-json.h"
 
 static gboolean
 fail (GError **error, const char *format, ...) G_GNUC_PRINTF (2, 3);
@@ -552,11 +553,7 @@ char *
 weft_spec_to_string (const WeftSpec *spec)
 {
   g_autoptr(JsonNode) root = weft_spec_to_json (spec);
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
-  json_generator_set_pretty (gen, TRUE);
-  json_generator_set_indent (gen, 2);
-  json_generator_set_root (gen, root);
-  return json_generator_to_data (gen, NULL);
+  return weft_json_to_data (root, TRUE, NULL);
 }
 
 gboolean
