@@ -413,7 +413,6 @@ draw_above (WeftCanvas *self, cairo_t *cr)
   get_fg (GTK_WIDGET (self), &fg);
   gdk_rgba_parse (&accent, "#3584e4");
   hollow = fg.red > 0.5 ? (GdkRGBA) { 0.19, 0.19, 0.19, 1 } : (GdkRGBA) { 1, 1, 1, 1 };
-  draw_shapes (self, cr, &fg);
 
   for (guint i = 0; i < self->spec->nodes->len; i++)
     {
@@ -439,6 +438,8 @@ draw_above (WeftCanvas *self, cairo_t *cr)
             draw_port (cr, &p, &accent, &accent);
         }
     }
+
+  draw_shapes (self, cr, &fg);
 
   /* The connection being dragged. */
   if ((self->mode == DRAG_CONNECT || self->mode == DRAG_DETACH) && self->drag_from)

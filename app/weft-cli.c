@@ -547,6 +547,9 @@ compare_on_result (WeftCompare *cmp, guint i, CompareUi *ui)
            r.state == WEFT_TRAIN_FINISHED ? "finished" : r.state == WEFT_TRAIN_STOPPED ? "stopped" : "failed");
   if (!isnan (r.accuracy))
     g_print (", accuracy %.4f", r.accuracy);
+  for (int m = 0; m < WEFT_MODALITY_LABEL; m++)
+    if ((r.used & (1u << m)) && !isnan (r.missing[m]))
+      g_print (", without %s %.4f", weft_modality_choices[m], r.missing[m]);
   g_print (", %.1f s\n", r.seconds);
   if (r.state != WEFT_TRAIN_FINISHED && r.message)
     g_printerr ("weft-cli compare: %s: %s\n", r.name, r.message);

@@ -30,7 +30,7 @@ struct _WeftCompareDialog
   WeftFeatures    *features;
   WeftTrainConfig  config;
   WeftCompare     *compare;
-  GPtrArray       *checks;          /* GtkCheckButton*, data "path" */
+  GPtrArray       *checks;          /* GtkSwitch*, data "path" */
   gboolean         close_when_done;
 };
 
@@ -205,8 +205,8 @@ compare_run (GtkWidget *widget, const char *action_name, GVariant *param)
 
   for (guint i = 0; i < self->checks->len; i++)
     {
-      GtkCheckButton *c = g_ptr_array_index (self->checks, i);
-      if (gtk_check_button_get_active (c))
+      GtkSwitch *c = g_ptr_array_index (self->checks, i);
+      if (gtk_switch_get_active (c))
         g_ptr_array_add (paths, g_object_get_data (G_OBJECT (c), "path"));
     }
   if (paths->len == 0)
@@ -359,7 +359,7 @@ add_templates (WeftCompareDialog *self)
       g_autofree char *stem = g_strndup (g_ptr_array_index (files, i),
                                          strlen (g_ptr_array_index (files, i)) - 5);
       GtkWidget *row = adw_action_row_new ();
-      GtkWidget *check = gtk_check_button_new ();
+      GtkWidget *check = gtk_switch_new ();
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), stem);
       if (spec->description)
         adw_action_row_set_subtitle (ADW_ACTION_ROW (row), spec->description);
@@ -367,10 +367,10 @@ add_templates (WeftCompareDialog *self)
       gtk_accessible_update_property (GTK_ACCESSIBLE (check), GTK_ACCESSIBLE_PROPERTY_LABEL, stem, -1);
       g_object_set_data_full (G_OBJECT (check), "path", g_steal_pointer (&path), g_free);
       /* The classic comparison: each single modality against a few fusions. */
-      gtk_check_button_set_active (GTK_CHECK_BUTTON (check),
-                                   g_str_has_suffix (stem, "-only") || g_str_equal (stem, "late-fusion") ||
-                                   g_str_equal (stem, "early-fusion") || g_str_equal (stem, "gated-fusion"));
-      adw_action_row_add_prefix (ADW_ACTION_ROW (row), check);
+      gtk_switch_set_active (GTK_SWITCH (check),
+                             g_str_has_suffix (stem, "-only") || g_str_equal (stem, "late-fusion") ||
+                             g_str_equal (stem, "early-fusion") || g_str_equal (stem, "gated-fusion"));
+      adw_action_row_add_suffix (ADW_ACTION_ROW (row), check);
       adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), check);
       adw_preferences_group_add (self->templates_group, row);
       g_ptr_array_add (self->checks, check);

@@ -341,6 +341,7 @@ typedef struct
   double              fraction;
   char               *message;
   gboolean            idle_queued;
+  gint64              last_shown;  /* when the last idle was queued, µs */
 } WeftFeaturizeJob;
 
 static void
@@ -396,8 +397,15 @@ weft_dataset_page_progress (double      fraction,
   job->fraction = fraction;
   g_free (job->message);
   job->message = g_strdup (message);
-  queue = !job->idle_queued;
-  job->idle_queued = TRUE;
+  /* A few updates a second: each new text relays out the page's header,
+   * work the main thread should spend on scrolling. */
+  queue = !job->idle_queued &&
+          g_get_monotonic_time () - job->last_shown >= G_USEC_PER_SEC / 4;
+  if (queue)
+    {
+      job->idle_queued = TRUE;
+      job->last_shown = g_get_monotonic_time ();
+    }
   g_mutex_unlock (&job->lock);
 
   if (queue)
@@ -784,9 +792,12 @@ weft_dataset_page_bench_tick (GtkWidget     *widget,
       return G_SOURCE_CONTINUE;
     }
 
-  /* Let the first screen of thumbnails settle for half a second. */
+  /* Let the first screen of thumbnails settle for half a second, and a
+   * large set finish filtering in slices (until then the grid, and so the
+   * distance to scroll, is shorter than the dataset). */
   if (self->bench_first_frame == 0 ||
-      g_get_monotonic_time () - self->bench_first_frame < G_USEC_PER_SEC / 2)
+      g_get_monotonic_time () - self->bench_first_frame < G_USEC_PER_SEC / 2 ||
+      gtk_filter_list_model_get_pending (self->filtered) > 0)
     return G_SOURCE_CONTINUE;
 
   if (self->bench_scrolling && value >= upper - 0.5)

@@ -538,7 +538,8 @@ static void
 weft_map_view_draw_legend (WeftMapView   *self,
                            cairo_t       *cr,
                            int            width,
-                           const GdkRGBA *fg)
+                           const GdkRGBA *fg,
+                           const GdkRGBA *bg)
 {
   PangoLayout *layout;
   double row = 18, pad = 8, box_w = 0, box_h;
@@ -571,7 +572,10 @@ weft_map_view_draw_legend (WeftMapView   *self,
   cairo_translate (cr, width - box_w - 10, 10);
   /* The legend sits on a veil of the text colour's opposite so that it
    * reads over any points beneath it. */
-  cairo_set_source_rgba (cr, 1 - fg->red, 1 - fg->green, 1 - fg->blue, 0.82);
+  if (bg != NULL)
+    cairo_set_source_rgba (cr, bg->red, bg->green, bg->blue, 0.88);
+  else
+    cairo_set_source_rgba (cr, 1 - fg->red, 1 - fg->green, 1 - fg->blue, 0.82);
   cairo_rectangle (cr, 0, 0, box_w, box_h);
   cairo_fill_preserve (cr);
   cairo_set_source_rgba (cr, fg->red, fg->green, fg->blue, 0.15);
@@ -649,7 +653,16 @@ weft_map_view_draw_overlay (WeftMapView *self,
       cairo_stroke (cr);
     }
 
-  weft_map_view_draw_legend (self, cr, width, &fg);
+  {
+    GdkRGBA bg;
+    gboolean have_bg;
+
+    G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+    have_bg = gtk_style_context_lookup_color (gtk_widget_get_style_context (GTK_WIDGET (self)),
+                                              "view_bg_color", &bg);
+    G_GNUC_END_IGNORE_DEPRECATIONS
+    weft_map_view_draw_legend (self, cr, width, &fg, have_bg ? &bg : NULL);
+  }
   (void) height;
 }
 

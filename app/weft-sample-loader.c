@@ -367,7 +367,15 @@ weft_sample_loader_request (WeftSampleLoader *self,
 
   job = g_hash_table_lookup (self->pending, item);
   if (job != NULL)
-    return;
+    {
+      /* Asked again while waiting: it is on screen now, so it goes first. */
+      if (job->link != NULL)
+        {
+          g_queue_unlink (&self->waiting, job->link);
+          g_queue_push_head_link (&self->waiting, job->link);
+        }
+      return;
+    }
 
   job = g_new0 (WeftSampleJob, 1);
   job->item = g_object_ref (item);

@@ -347,7 +347,7 @@ setup_plots (WeftTrainPage *self)
   weft_plot_add_series (self->grad_plot, _("image"), WEFT_PLOT_LINE, 0);
   weft_plot_add_series (self->grad_plot, _("text"), WEFT_PLOT_LINE, 1);
   weft_plot_add_series (self->grad_plot, _("audio"), WEFT_PLOT_LINE, 2);
-  weft_plot_add_series (self->grad_plot, _("fusion and heads"), WEFT_PLOT_LINE, 5);
+  weft_plot_add_series (self->grad_plot, _("fusion"), WEFT_PLOT_LINE, 5);
   weft_plot_axis_set_label (weft_plot_get_x_axis (self->grad_plot), _("epoch"));
 
   weft_heatmap_set_matrix (self->heatmap, NULL, 0, 0, NULL, NULL);
@@ -444,7 +444,7 @@ update_overlays (WeftTrainPage *self)
       JsonObject *r = weft_project_get_run (self->project, i);
       const char *id = json_object_get_string_member_with_default (r, "id", "");
       if (g_hash_table_contains (self->overlay, id) && g_strcmp0 (id, self->run_id) != 0)
-        plot_run (self, r, TRUE, 1 + (color++ % (WEFT_PLOT_N_COLORS - 1)));
+        plot_run (self, r, TRUE, 3 + (color++ % (WEFT_PLOT_N_COLORS - 3)));
     }
 }
 
@@ -769,6 +769,9 @@ finish_run (WeftTrainPage *self)
   g_clear_handle_id (&self->refresh_id, g_source_remove);
   if (g_getenv ("WEFT_BENCH_TRAIN") != NULL)
     bench_report (self);
+  /* A "finished" idle may still be queued (finish_run also runs from
+   * dispose and set_project): it must not reach this page. */
+  g_signal_handlers_disconnect_by_data (self->trainer, self);
   g_clear_object (&self->trainer);
   g_clear_pointer (&self->graph, weft_graph_free);
   g_clear_pointer (&self->run_features, weft_features_free);

@@ -466,7 +466,9 @@ test_compute_and_query (void)
   g_assert_cmpint (e->row[nb[0]] % 2, ==, 1);
   /* Cross-modal: the text neighbours of an image point. */
   g_assert_cmpint (weft_embedding_neighbours (e, "image", 0, "text", 3, nb, ns), ==, 3);
-  g_assert_cmpint (weft_embedding_neighbours (e, "text", 0, "text", 9, nb, NULL), ==, 8);
+  int nb9[9];
+  g_assert_cmpint (weft_embedding_neighbours (e, "text", 0, "text", 9, nb9, NULL), ==, 8);
+  g_assert_cmpint (nb9[8], ==, -1);
 
   g_assert_null (weft_embed_query_audio (g, f, "/nonexistent.wav", NULL, &dim, &error));
   g_assert_error (error, WEFT_ERROR, WEFT_ERROR_ARGS);
@@ -523,11 +525,15 @@ test_epoch_files_and_alignment (void)
   /* A turned, scaled and shifted copy of a map is brought back onto it. */
   WeftEmbedSpace *a = weft_embedding_get_space (e2, "image");
   WeftEmbedSpace *ref = weft_embedding_get_space (e1, "image");
-  for (int i = 0; i < e2->n; i++)
+  for (guint k = 0; k < e2->spaces->len; k++)
     {
-      float x = a->xy[2 * i], y = a->xy[2 * i + 1];
-      a->xy[2 * i] = 3 * y + 1;
-      a->xy[2 * i + 1] = -3 * x;
+      WeftEmbedSpace *s = g_ptr_array_index (e2->spaces, k);
+      for (int i = 0; i < e2->n; i++)
+        {
+          float x = s->xy[2 * i], y = s->xy[2 * i + 1];
+          s->xy[2 * i] = 3 * y + 1;
+          s->xy[2 * i + 1] = -3 * x;
+        }
     }
   double rms = weft_embedding_align_xy (e2, e1);
   g_assert_cmpfloat (rms, <, 1e-3);

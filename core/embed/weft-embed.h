@@ -7,7 +7,7 @@
  *     triplet) is an embedding node; its modality is the one data input it
  *     depends on (image, text or audio). The first node found for a
  *     modality wins (losses in spec order, inputs in order), so a triple
- *     CLIP gives three spaces "image", "audio", "text" of one dimension,
+ *     CLIP gives three spaces "image", "text", "audio" of one dimension,
  *     and a node shared by two losses appears once. An input of such a
  *     loss that depends on several modalities is called "fused".
  *  2. Otherwise classifiers and autoencoders. The representation node R
@@ -17,8 +17,10 @@
  *     the first decoder head. R gives one space named after its modality,
  *     or "fused" when it depends on two or more. Then the closest fusion
  *     block at or above R: if each of its inputs depends on exactly one
- *     distinct modality and all have one dimension, each input is added as a space named after its modality (so the map
- *     can show where each encoder puts a sample before fusion).
+ *     distinct modality and all have one dimension, each input is added
+ *     as a space named after its modality (so a map can show where each
+ *     encoder puts a sample before fusion). A sample's per-modality space
+ *     is "present" when the sample has that modality; "fused" always is.
  *  3. Anything else (no loss of those kinds): no spaces; computing is an
  *     error "the model has no embedding to show".
  * The joint map: in rule 1 every space of the first space's dimension is

@@ -101,15 +101,21 @@ class Editor:
                              f"the panel to show {node_id}")
 
     def connect(self, src, dst):
-        """Selects SRC and picks DST's first free input in Connect Output To…."""
-        self.select(src)
-        menu = self.weft.find("Connect Output To…", role="push button", parent=self.panel)
-        toggle = self.weft.find("Connect Output To…", role="push button", parent=menu,
-                                action="click")
+        """Selects SRC and picks DST's first free input in Connect Output To…
+        (one walk of the panel finds both the new selection and the menu)."""
+        weftgui.do_action(self.node(src), "click")
+
+        def menu_of_src():
+            index = self.weft.index(self.panel)
+            if ("label", src) not in index:
+                return None
+            buttons = index.get(("push button", "Connect Output To…"), [])
+            return next((b for b in buttons if "click" in weftgui.action_names(b)), None)
+        toggle = self.weft.wait_until(menu_of_src, f"the panel of {src}")
         weftgui.do_action(toggle, "click")
 
         def target():
-            for (role, name), nodes in self.weft.index(menu).items():
+            for (role, name), nodes in self.weft.index(self.panel).items():
                 if role == "push button" and name.startswith(f"Connect to {dst}:"):
                     return nodes[0]
             return None

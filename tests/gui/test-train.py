@@ -172,8 +172,11 @@ def main():
             weft.screenshot("stopped")
 
             # 4. A whole run: four epochs on the sample.
-            spin = weft.find("Epochs", role="spin button", parent=workspace(weft))
-            spin.queryValue().currentValue = 4
+            spins = [nodes[0] for (role, name), nodes in weft.index(workspace(weft)).items()
+                     if role == "spin button" and name.startswith("Epochs")]
+            checks.ok(len(spins) == 1, "the Epochs setting is there")
+            if spins:
+                spins[0].queryValue().currentValue = 4
             checks.step("start a second run", press, weft, "Start training", timeout=10)
             checks.step("the run finishes", weft.wait_until,
                         lambda: status_text(weft).startswith("Finished"), "Finished", timeout=120)
@@ -226,16 +229,18 @@ def main():
                                  "Compare Fusion Strategies")
             if dialog is not None:
                 wanted = {"image-only", "late-fusion"}
-                boxes = [(name, nodes) for (role, name), nodes in weft.index(dialog).items()
-                         if role == "check box"]
+                # A switch's name is its label and the row's title again.
+                boxes = [(name.split(" ")[0], nodes) for (role, name), nodes
+                         in weft.index(dialog).items() if role == "check box"]
                 for name, nodes in boxes:
                     checked = nodes[0].getState().contains(weftgui.Atspi.StateType.CHECKED)
                     if checked != (name in wanted):
                         weftgui.do_action(nodes[0], "toggle")
                 checks.ok({n for n, _ in boxes} >= wanted,
                           f"image-only and late-fusion are offered ({[n for n, _ in boxes]})")
-                spin = weft.find("Epochs for each template", role="spin button", parent=dialog)
-                spin.queryValue().currentValue = 1
+                for (role, name), nodes in weft.index(dialog).items():
+                    if role == "spin button" and name.startswith("Epochs for each template"):
+                        nodes[0].queryValue().currentValue = 1
                 weft.screenshot("compare-choose")
                 checks.step("click Train and compare", press, weft, "Train and compare",
                             parent=dialog)
