@@ -12,6 +12,10 @@
  * cell that is not valid UTF-8 is kept as WEFT_CELL_NOT_UTF8 so that the
  * caller can name its row and column. The readers never fail: any bytes
  * give a table, perhaps an empty one with a problem.
+ *
+ * Records, cells and cell values belong to the table and live in a few
+ * large blocks of it (a big manifest has close to a million cells): they
+ * stay valid until weft_table_free and are never freed one by one.
  */
 #pragma once
 
@@ -29,7 +33,8 @@ typedef enum {
 typedef struct {
   int column;                /* index into WeftTable.columns */
   WeftCellState state;
-  char *value;               /* UTF-8 when state is WEFT_CELL_OK, else NULL */
+  char *value;               /* UTF-8 when state is WEFT_CELL_OK, else NULL;
+                                owned by the table */
 } WeftTableCell;
 
 typedef struct {
@@ -51,6 +56,7 @@ typedef struct {
   GPtrArray *records;        /* WeftTableRecord*, by increasing row */
   GPtrArray *problems;       /* WeftTableProblem*, by increasing row; each
                                 names a row that is not in records */
+  gpointer blocks;           /* private: the memory records and cells live in */
 } WeftTable;
 
 /* name is the file name used in messages ("metadata.csv"). Caller frees

@@ -13,6 +13,7 @@
 
 #include "data/weft-text.h"
 #include "weft-error.h"
+#include "weft-json.h"
 
 WeftFeatures *
 weft_features_new (int n_rows)
@@ -539,8 +540,7 @@ weft_features_save (const WeftFeatures *f, const char *path, JsonObject *extra, 
     json_object_set_object_member (blob, "extra", json_object_ref (extra));
   g_autoptr(JsonNode) root = json_node_init_object (json_node_alloc (), blob);
   gsize json_len = 0;
-  g_autofree char *json = json_to_string (root, FALSE);
-  json_len = strlen (json);
+  g_autofree char *json = weft_json_to_data (root, FALSE, &json_len);
 
   guint8 hdr[HEADER_BYTES] = { 0 };
   memcpy (hdr, FILE_MAGIC, 8);

@@ -13,6 +13,7 @@
 #include "embed/weft-pca.h"
 #include "embed/weft-tsne.h"
 #include "weft-error.h"
+#include "weft-json.h"
 
 static const char *const space_names[] = { "image", "text", "audio" };
 
@@ -838,9 +839,7 @@ header_json (const WeftEmbedding *e, gsize *len)
     }
   json_builder_end_object (b);
   g_autoptr(JsonNode) root = json_builder_get_root (b);
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
-  json_generator_set_root (gen, root);
-  return json_generator_to_data (gen, len);
+  return weft_json_to_data (root, FALSE, len);
 }
 
 gboolean
