@@ -1,5 +1,6 @@
 /* weft-eval-panel.c — WeftEvalPanel: retrieval metrics and failures from the
- * embedding; modality removal and noise evaluated on a worker thread. */
+ * embedding; the confusion matrix, modality removal and noise evaluated on
+ * a worker thread. */
 
 #include "weft-config.h"
 
@@ -10,12 +11,15 @@
 #include "embed/weft-knn.h"
 #include "graph/weft-checkpoint.h"
 #include "train/weft-metrics.h"
+#include "train/weft-predict.h"
 
+#include "weft-confusion-view.h"
 #include "weft-eval-panel.h"
 
 #define WEFT_EVAL_MAX_ROWS  500   /* rows a robustness check evaluates */
 #define WEFT_EVAL_DEBOUNCE  300   /* ms after the last slider move */
 #define WEFT_EVAL_N_WORST   5
+#define WEFT_EVAL_MAX_CLASS_ROWS 5000  /* rows the confusion matrix counts */
 
 struct _WeftEvalPanel
 {
@@ -27,6 +31,11 @@ struct _WeftEvalPanel
   GtkLabel       *retrieval_title;
   GtkBox         *failures_box;
   GtkLabel       *failures_title;
+  GtkLabel       *classes_title;
+  GtkLabel       *classes_status;
+  WeftConfusionView *confusion;
+  GtkLabel       *per_class_title;
+  GtkGrid        *per_class_grid;
   GtkGrid        *robust_grid;
   GtkLabel       *robust_status;
   GtkScale       *image_noise;
@@ -65,6 +74,12 @@ typedef struct
   GArray *results;            /* WeftEvalResult */
   guint serial;
   gboolean noise;             /* a slider request, not the removal table */
+  /* With the removal table, for a model with a classifier: */
+  int n_classes;              /* 0: no classifier */
+  gint64 *counts;             /* (n_classes, n_classes) confusion matrix */
+  gint64 n_counted;
+  WeftSplit split;            /* the rows the matrix counts */
+  gboolean all_rows;          /* no validation or test split: every row */
 } WeftEvalJob;
 
 static void
@@ -73,6 +88,7 @@ weft_eval_job_free (WeftEvalJob *job)
   g_free (job->checkpoint);
   weft_features_free (job->features);
   g_array_unref (job->perturbs);
+  g_free (job->counts);
   if (job->results != NULL)
     g_array_unref (job->results);
   g_free (job);
@@ -97,19 +113,38 @@ weft_eval_job_run (GTask        *task,
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
+  job->split = WEFT_SPLIT_VALIDATION;
   rows = weft_features_split_rows (job->features, WEFT_SPLIT_VALIDATION, &n_rows);
   if (n_rows == 0)
     {
       g_free (rows);
+      job->split = WEFT_SPLIT_TEST;
       rows = weft_features_split_rows (job->features, WEFT_SPLIT_TEST, &n_rows);
     }
   if (n_rows == 0)
     {
       g_free (rows);
+      job->all_rows = TRUE;
       n_rows = job->features->n_rows;
       rows = g_new (int, n_rows);
       for (int i = 0; i < n_rows; i++)
         rows[i] = i;
+    }
+
+  /* Predictions per row for the confusion matrix: only with labels and a
+   * classifier head, and only for the table (not for each slider move). */
+  if (!job->noise && job->features->label != NULL
+      && weft_predict_find_classifier (graph, &job->n_classes) >= 0 && job->n_classes > 0)
+    {
+      int n = MIN (n_rows, WEFT_EVAL_MAX_CLASS_ROWS);
+      g_autofree int *predicted = weft_predict_classes (graph, job->features, rows, n, 0, NULL, NULL);
+
+      if (predicted != NULL)
+        {
+          job->counts = g_new (gint64, (gsize) job->n_classes * job->n_classes);
+          job->n_counted = weft_confusion_matrix (job->features->label, rows, predicted, n,
+                                                  job->n_classes, job->counts);
+        }
     }
   n_rows = MIN (n_rows, WEFT_EVAL_MAX_ROWS);
 
@@ -160,6 +195,101 @@ weft_eval_cell (const char *text,
   return label;
 }
 
+static int
+cmp_accuracy (gconstpointer a,
+              gconstpointer b,
+              gpointer      user_data)
+{
+  const double *acc = user_data;
+  double x = acc[*(const int *) a], y = acc[*(const int *) b];
+
+  /* Worst first; classes with no rows last. */
+  if (isnan (x) || isnan (y))
+    return isnan (x) - isnan (y);
+  return x < y ? -1 : x > y ? 1 : *(const int *) a - *(const int *) b;
+}
+
+/* The confusion matrix and the per-class accuracy, worst class first. */
+static void
+weft_eval_panel_fill_classes (WeftEvalPanel *self,
+                              WeftEvalJob   *job)
+{
+  const char * const *names = (const char * const *) self->features->class_names;
+  int K = job->n_classes;
+  g_autofree double *acc = NULL;
+  g_autofree int *order = NULL;
+  g_autofree char *status = NULL;
+  const char *which;
+
+  weft_eval_grid_clear (self->per_class_grid);
+  if (job->counts == NULL || job->n_counted == 0)
+    {
+      weft_confusion_view_set_matrix (self->confusion, NULL, 0, NULL);
+      gtk_widget_set_visible (GTK_WIDGET (self->classes_title), FALSE);
+      gtk_widget_set_visible (GTK_WIDGET (self->classes_status), FALSE);
+      gtk_widget_set_visible (GTK_WIDGET (self->per_class_title), FALSE);
+      gtk_widget_set_visible (GTK_WIDGET (self->confusion), FALSE);
+      return;
+    }
+  /* Names only when they cover every class the head predicts. */
+  if (names != NULL && (int) g_strv_length ((char **) names) < K)
+    names = NULL;
+  weft_confusion_view_set_matrix (self->confusion, job->counts, K, names);
+
+  which = job->all_rows ? _("all") : job->split == WEFT_SPLIT_TEST ? _("test") : _("validation");
+  status = g_strdup_printf (ngettext ("Predictions on %" G_GINT64_FORMAT " %s row; hover a cell for its count.",
+                                      "Predictions on %" G_GINT64_FORMAT " %s rows; hover a cell for its count.",
+                                      job->n_counted),
+                            job->n_counted, which);
+  gtk_label_set_text (self->classes_status, status);
+  gtk_widget_set_visible (GTK_WIDGET (self->classes_title), TRUE);
+  gtk_widget_set_visible (GTK_WIDGET (self->classes_status), TRUE);
+  gtk_widget_set_visible (GTK_WIDGET (self->per_class_title), TRUE);
+  gtk_widget_set_visible (GTK_WIDGET (self->confusion), TRUE);
+
+  acc = g_new (double, K);
+  order = g_new (int, K);
+  weft_confusion_class_accuracy (job->counts, K, acc);
+  for (int t = 0; t < K; t++)
+    order[t] = t;
+  g_qsort_with_data (order, K, sizeof (int), cmp_accuracy, acc);
+
+  gtk_grid_attach (self->per_class_grid, weft_eval_cell (_("Class"), TRUE, 0), 0, 0, 1, 1);
+  gtk_grid_attach (self->per_class_grid, weft_eval_cell (_("Accuracy"), TRUE, 0), 1, 0, 2, 1);
+  gtk_grid_attach (self->per_class_grid, weft_eval_cell (_("Rows"), TRUE, 1), 3, 0, 1, 1);
+  for (int i = 0; i < K; i++)
+    {
+      int t = order[i];
+      gint64 total = 0;
+      g_autofree char *fallback = g_strdup_printf ("%d", t);
+      const char *name = names ? names[t] : fallback;
+      g_autofree char *value = isnan (acc[t]) ? g_strdup ("–") : g_strdup_printf ("%.2f", acc[t]);
+      g_autofree char *rows = NULL;
+      g_autofree char *a11y = g_strdup_printf (_("Accuracy of %s"), name);
+      GtkWidget *label = weft_eval_cell (name, FALSE, 0);
+      GtkWidget *bar = gtk_level_bar_new_for_interval (0, 1);
+
+      for (int c = 0; c < K; c++)
+        total += job->counts[(gsize) t * K + c];
+      rows = g_strdup_printf ("%" G_GINT64_FORMAT, total);
+      gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
+      gtk_label_set_max_width_chars (GTK_LABEL (label), 24);
+      gtk_level_bar_set_value (GTK_LEVEL_BAR (bar), isnan (acc[t]) ? 0 : acc[t]);
+      /* The default offsets colour low values as warnings: a plain bar
+       * reads as a share here. */
+      gtk_level_bar_remove_offset_value (GTK_LEVEL_BAR (bar), GTK_LEVEL_BAR_OFFSET_LOW);
+      gtk_level_bar_remove_offset_value (GTK_LEVEL_BAR (bar), GTK_LEVEL_BAR_OFFSET_HIGH);
+      gtk_level_bar_remove_offset_value (GTK_LEVEL_BAR (bar), GTK_LEVEL_BAR_OFFSET_FULL);
+      gtk_widget_set_size_request (bar, 120, -1);
+      gtk_widget_set_valign (bar, GTK_ALIGN_CENTER);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (bar), GTK_ACCESSIBLE_PROPERTY_LABEL, a11y, -1);
+      gtk_grid_attach (self->per_class_grid, label, 0, i + 1, 1, 1);
+      gtk_grid_attach (self->per_class_grid, bar, 1, i + 1, 1, 1);
+      gtk_grid_attach (self->per_class_grid, weft_eval_cell (value, FALSE, 1), 2, i + 1, 1, 1);
+      gtk_grid_attach (self->per_class_grid, weft_eval_cell (rows, FALSE, 1), 3, i + 1, 1, 1);
+    }
+}
+
 static void
 on_job_done (GObject      *source,
              GAsyncResult *result,
@@ -194,6 +324,8 @@ on_job_done (GObject      *source,
                                       GTK_ACCESSIBLE_PROPERTY_LABEL, text, -1);
       return;
     }
+
+  weft_eval_panel_fill_classes (self, job);
 
   /* The removal table: the first result has nothing removed. */
   weft_eval_grid_clear (self->robust_grid);
@@ -379,6 +511,12 @@ weft_eval_panel_set_run (WeftEvalPanel       *self,
   self->baseline = NAN;
   weft_eval_grid_clear (self->robust_grid);
   gtk_label_set_text (self->noise_result, "");
+  weft_eval_grid_clear (self->per_class_grid);
+  weft_confusion_view_set_matrix (self->confusion, NULL, 0, NULL);
+  gtk_widget_set_visible (GTK_WIDGET (self->classes_title), FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->classes_status), FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->per_class_title), FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->confusion), FALSE);
 
   weft_eval_panel_fill_retrieval (self);
 
@@ -510,6 +648,23 @@ weft_eval_panel_init (WeftEvalPanel *self)
   self->failures_title = weft_eval_heading (box, _("Worst failures"));
   self->failures_box = GTK_BOX (gtk_box_new (GTK_ORIENTATION_VERTICAL, 0));
   gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->failures_box));
+
+  /* Shown for a model with a classifier once its predictions are in. */
+  self->classes_title = weft_eval_heading (box, _("Confusion matrix"));
+  self->classes_status = GTK_LABEL (gtk_label_new (NULL));
+  gtk_label_set_wrap (self->classes_status, TRUE);
+  gtk_label_set_xalign (self->classes_status, 0);
+  gtk_widget_add_css_class (GTK_WIDGET (self->classes_status), "dim-label");
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->classes_status));
+  self->confusion = WEFT_CONFUSION_VIEW (weft_confusion_view_new ());
+  gtk_widget_set_halign (GTK_WIDGET (self->confusion), GTK_ALIGN_FILL);
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->confusion));
+  self->per_class_title = weft_eval_heading (box, _("Accuracy per class"));
+  self->per_class_grid = weft_eval_grid (box);
+  gtk_widget_set_visible (GTK_WIDGET (self->classes_title), FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->classes_status), FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->per_class_title), FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->confusion), FALSE);
 
   weft_eval_heading (box, _("Without a modality"));
   self->robust_status = GTK_LABEL (gtk_label_new (NULL));

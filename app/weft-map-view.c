@@ -6,6 +6,9 @@
 
 #include <math.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include <glib/gi18n.h>
 
@@ -22,7 +25,8 @@
 typedef struct
 {
   int size;        /* width = height, device pixels */
-  guint32 *px;     /* (size, size) */
+  int stride;      /* size + 3: a 4-pixel step may run past a row's end */
+  guint32 *px;     /* (size, stride), zero beyond each row's end */
   guint8 *first;   /* (size) first and last non-empty pixel of each row: */
   guint8 *end;     /* (size) stamping skips the transparent corners */
 } WeftMapSprite;
@@ -254,9 +258,10 @@ weft_map_view_ensure_sprites (WeftMapView *self,
 
           weft_map_view_get_colour (colour < WEFT_MAP_N_COLOURS ? colour : WEFT_MAP_COLOUR_NONE, &rgba);
           sprite->size = size;
-          sprite->px = g_new0 (guint32, size * size);
+          sprite->stride = size + 3;
+          sprite->px = g_new0 (guint32, size * sprite->stride);
           surface = cairo_image_surface_create_for_data ((guchar *) sprite->px, CAIRO_FORMAT_ARGB32,
-                                                         size, size, size * 4);
+                                                         size, size, sprite->stride * 4);
           cr = cairo_create (surface);
           /* Sprites are stamped at whole pixels: draw them around the
            * centre of the middle pixel. */
@@ -272,7 +277,7 @@ weft_map_view_ensure_sprites (WeftMapView *self,
           sprite->end = g_new (guint8, size);
           for (int j = 0; j < size; j++)
             {
-              const guint32 *row = sprite->px + j * size;
+              const guint32 *row = sprite->px + j * sprite->stride;
               int a = 0, b = size;
 
               while (a < size && row[a] == 0)
@@ -285,41 +290,75 @@ weft_map_view_ensure_sprites (WeftMapView *self,
         }
 }
 
-/* dst = src + dst × (1 − src alpha), premultiplied, two channels at once. */
+/* dst = src + dst × (1 − src alpha), premultiplied, two channels at once.
+ * The division by 255 is exact (rounded), so a transparent source leaves
+ * the destination as it was: the vector path relies on that. */
 static inline guint32
 weft_map_blend (guint32 s,
                 guint32 d)
 {
   guint32 a = 255 - (s >> 24);
-  guint32 rb = (d & 0x00ff00ffu) * a;
-  guint32 ag = ((d >> 8) & 0x00ff00ffu) * a;
+  guint32 rb = (d & 0x00ff00ffu) * a + 0x00800080u;
+  guint32 ag = ((d >> 8) & 0x00ff00ffu) * a + 0x00800080u;
 
-  rb = ((rb + ((rb >> 8) & 0x00ff00ffu) + 0x00800080u) >> 8) & 0x00ff00ffu;
-  ag = (ag + ((ag >> 8) & 0x00ff00ffu) + 0x00800080u) & 0xff00ff00u;
+  rb = ((rb + ((rb >> 8) & 0x00ff00ffu)) >> 8) & 0x00ff00ffu;
+  ag = (ag + ((ag >> 8) & 0x00ff00ffu)) & 0xff00ff00u;
   return s + rb + ag;
 }
 
-static void
-weft_map_stamp (guint32             *buf,      /* (height, stride/4) */
+#ifdef __SSE2__
+/* The same blend on four pixels. */
+static inline void
+weft_map_blend4 (const guint32 *src,
+                 guint32       *dst)
+{
+  const __m128i zero = _mm_setzero_si128 ();
+  const __m128i half = _mm_set1_epi16 (0x80);
+  __m128i s = _mm_loadu_si128 ((const __m128i *) src);
+  __m128i d = _mm_loadu_si128 ((const __m128i *) dst);
+  __m128i ia = _mm_sub_epi32 (_mm_set1_epi32 (255), _mm_srli_epi32 (s, 24));
+  __m128i ia2 = _mm_or_si128 (ia, _mm_slli_epi32 (ia, 16));
+  __m128i lo = _mm_mullo_epi16 (_mm_unpacklo_epi8 (d, zero), _mm_unpacklo_epi32 (ia2, ia2));
+  __m128i hi = _mm_mullo_epi16 (_mm_unpackhi_epi8 (d, zero), _mm_unpackhi_epi32 (ia2, ia2));
+
+  lo = _mm_add_epi16 (lo, half);
+  hi = _mm_add_epi16 (hi, half);
+  lo = _mm_srli_epi16 (_mm_add_epi16 (lo, _mm_srli_epi16 (lo, 8)), 8);
+  hi = _mm_srli_epi16 (_mm_add_epi16 (hi, _mm_srli_epi16 (hi, 8)), 8);
+  _mm_storeu_si128 ((__m128i *) dst, _mm_add_epi8 (s, _mm_packus_epi16 (lo, hi)));
+}
+#endif
+
+/* Stamps rows [row0, row1) of the image (clipped to the sprite). */
+static inline void
+weft_map_stamp (guint32             *buf,      /* (height, stride) */
                 int                  stride,   /* in pixels */
                 int                  width,
-                int                  height,
+                int                  row0,
+                int                  row1,
                 const WeftMapSprite *sprite,
                 int                  x,        /* sprite centre, device px */
                 int                  y)
 {
   int half = sprite->size / 2;
   int x0 = x - half, y0 = y - half;
-  int i0 = MAX (0, -x0), j0 = MAX (0, -y0);
-  int i1 = MIN (sprite->size, width - x0), j1 = MIN (sprite->size, height - y0);
+  int i0 = MAX (0, -x0), j0 = MAX (row0 - y0, 0);
+  int i1 = MIN (sprite->size, width - x0), j1 = MIN (sprite->size, row1 - y0);
 
   for (int j = j0; j < j1; j++)
     {
-      const guint32 *src = sprite->px + j * sprite->size;
+      const guint32 *src = sprite->px + j * sprite->stride;
       guint32 *dst = buf + (gsize) (y0 + j) * stride + x0;
       int a = MAX (i0, sprite->first[j]), b = MIN (i1, sprite->end[j]);
+      int i = a;
 
-      for (int i = a; i < b; i++)
+#ifdef __SSE2__
+      /* Whole steps of four while they stay inside the image; the sprite
+       * row is zero-padded past its end. */
+      for (; i < b && x0 + i + 4 <= width; i += 4)
+        weft_map_blend4 (src + i, dst + i);
+#endif
+      for (; i < b; i++)
         dst[i] = weft_map_blend (src[i], dst[i]);
     }
 }
@@ -398,15 +437,84 @@ weft_map_view_draw_all_lines (WeftMapView *self,
   cairo_stroke (cr);
 }
 
+/* One visible point, ready to stamp: device pixel centre and sprite. */
+typedef struct
+{
+  gint16 x, y;
+  guint16 sprite;
+  guint16 pad;
+} WeftMapStamp;
+
+/* Rows are dealt to the workers in strips of this many, alternately, so
+ * that both get a share of every cluster; a sprite spans at most two. */
+#define WEFT_MAP_STRIP 32
+
+typedef struct
+{
+  WeftMapView        *self;
+  const WeftMapStamp *stamps;
+  int                 n_stamps;
+  guint32            *buf;
+  int                 stride, width, height;
+  int                 worker, n_workers;
+  gboolean            clear;   /* zero the worker's rows first */
+} WeftMapJob;
+
+/* Every worker walks all the stamps in order but only writes its own rows,
+ * so each pixel sees the points in the same order as with one thread. */
+static gpointer
+weft_map_job_run (gpointer data)
+{
+  WeftMapJob *job = data;
+  const WeftMapSprite *sprites = job->self->sprites;
+  int n_strips = (job->height + WEFT_MAP_STRIP - 1) / WEFT_MAP_STRIP;
+
+  if (job->clear)
+    for (int k = job->worker; k < n_strips; k += job->n_workers)
+      {
+        int r0 = k * WEFT_MAP_STRIP, r1 = MIN (r0 + WEFT_MAP_STRIP, job->height);
+
+        memset (job->buf + (gsize) r0 * job->stride, 0, sizeof (guint32) * job->stride * (r1 - r0));
+      }
+
+  for (int k = 0; k < job->n_stamps; k++)
+    {
+      const WeftMapStamp *p = &job->stamps[k];
+      const WeftMapSprite *sprite = &sprites[p->sprite];
+      int half = sprite->size / 2;
+      int top = p->y - half, bottom = top + sprite->size;
+      int strip;
+
+      if (bottom <= 0 || top >= job->height)
+        continue;
+      if (job->n_workers == 1)
+        {
+          weft_map_stamp (job->buf, job->stride, job->width, 0, job->height, sprite, p->x, p->y);
+          continue;
+        }
+      /* The strip of the sprite's top row, then the next one if the sprite
+       * reaches into it. */
+      strip = MAX (top, 0) / WEFT_MAP_STRIP;
+      for (; strip * WEFT_MAP_STRIP < bottom && strip < n_strips; strip++)
+        if (strip % job->n_workers == job->worker)
+          weft_map_stamp (job->buf, job->stride, job->width, strip * WEFT_MAP_STRIP,
+                          MIN ((strip + 1) * WEFT_MAP_STRIP, job->height), sprite, p->x, p->y);
+    }
+  return NULL;
+}
+
 static void
 weft_map_view_ensure_layer (WeftMapView *self,
                             int          width,
                             int          height,
                             int          scale)
 {
-  int dw, dh, stride;
+  int dw, dh, stride, n_stamps = 0, n_workers;
+  gboolean lines;
   guint32 *buf;
-  cairo_t *cr;
+  g_autofree WeftMapStamp *stamps = NULL;
+  WeftMapJob jobs[2];
+  GThread *helper = NULL;
 
   if (self->layer != NULL && self->layer_w == width && self->layer_h == height
       && self->layer_scale == scale)
@@ -425,7 +533,10 @@ weft_map_view_ensure_layer (WeftMapView *self,
   dw = width * scale;
   dh = height * scale;
   stride = cairo_format_stride_for_width (CAIRO_FORMAT_ARGB32, dw);
-  buf = g_malloc0 ((gsize) stride * dh);
+  lines = self->group != NULL && self->n_groups > 0 && self->n_groups <= WEFT_MAP_ALL_LINES;
+  /* Cleared by the workers (each its own rows) unless lines go under the
+   * points first. */
+  buf = lines ? g_malloc0 ((gsize) stride * dh) : g_malloc ((gsize) stride * dh);
   /* The bytes own the pixels; the texture made from them later shares
    * them instead of copying. */
   self->layer_bytes = g_bytes_new_take (buf, (gsize) stride * dh);
@@ -439,7 +550,7 @@ weft_map_view_ensure_layer (WeftMapView *self,
   self->sy = g_new (float, MAX (self->n, 1));
   for (int i = 0; i < self->n; i++)
     {
-      double x = self->xy[2 * i], y = self->xy[2 * i + 1];
+      float x = self->xy[2 * i], y = self->xy[2 * i + 1];
 
       if (!isfinite (x) || !isfinite (y))
         {
@@ -451,13 +562,19 @@ weft_map_view_ensure_layer (WeftMapView *self,
     }
   weft_map_view_build_grid (self, width, height);
 
-  cr = cairo_create (self->layer);
-  weft_map_view_draw_all_lines (self, cr);
-  cairo_destroy (cr);
-  cairo_surface_flush (self->layer);
+  if (lines)
+    {
+      cairo_t *cr = cairo_create (self->layer);
+
+      weft_map_view_draw_all_lines (self, cr);
+      cairo_destroy (cr);
+      cairo_surface_flush (self->layer);
+    }
 
   weft_map_view_ensure_sprites (self, weft_map_view_marker_radius (self) * scale);
-  /* Faded points first so that the selection sits on top of them. */
+  /* The points on screen in drawing order: faded ones first so that the
+   * selection sits on top of them. */
+  stamps = g_new (WeftMapStamp, MAX (self->n, 1));
   for (int pass = 0; pass < 2; pass++)
     {
       gboolean faded_pass = pass == 0;
@@ -468,16 +585,37 @@ weft_map_view_ensure_layer (WeftMapView *self,
         {
           float x = self->sx[i], y = self->sy[i];
           gboolean faded = self->selected != NULL && !self->selected[i];
-          guint s;
 
           if (faded != faded_pass || !(x > -16 && y > -16 && x < width + 16 && y < height + 16))
             continue;
-          s = weft_map_sprite_index (self->colour ? self->colour[i] : 0,
-                                     self->marker ? self->marker[i] : 0, faded);
-          weft_map_stamp (buf, stride / 4, dw, dh, &self->sprites[s],
-                          (int) (x * scale), (int) (y * scale));
+          stamps[n_stamps].x = (gint16) (int) (x * scale);
+          stamps[n_stamps].y = (gint16) (int) (y * scale);
+          stamps[n_stamps].sprite = (guint16) weft_map_sprite_index (self->colour ? self->colour[i] : 0,
+                                                                     self->marker ? self->marker[i] : 0,
+                                                                     faded);
+          n_stamps++;
         }
     }
+
+  /* A second thread pays off once there is real work to split. */
+  n_workers = n_stamps >= 20000 && g_get_num_processors () > 1 ? 2 : 1;
+  for (int w = 0; w < n_workers; w++)
+    jobs[w] = (WeftMapJob) {
+      .self = self, .stamps = stamps, .n_stamps = n_stamps, .buf = buf,
+      .stride = stride / 4, .width = dw, .height = dh,
+      .worker = w, .n_workers = n_workers, .clear = !lines,
+    };
+  if (n_workers > 1)
+    helper = g_thread_try_new ("weft-map", weft_map_job_run, &jobs[1], NULL);
+  if (n_workers > 1 && helper == NULL)
+    {
+      /* No thread to be had: do it all here. */
+      jobs[0].n_workers = 1;
+      n_workers = 1;
+    }
+  weft_map_job_run (&jobs[0]);
+  if (helper != NULL)
+    g_thread_join (helper);
   cairo_surface_mark_dirty (self->layer);
 }
 

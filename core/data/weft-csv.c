@@ -39,9 +39,9 @@ block_data (TableBlock *b)
   return (char *) b + TABLE_BLOCK_HEADER;
 }
 
-/* A new block of at least size bytes, put at the head of the chain when it
- * has room left for others, else behind the head so that the head keeps
- * serving small pieces. */
+/* A new block of at least size bytes. A dedicated one is all for the
+ * caller: it counts as full and goes behind the head, which keeps serving
+ * small pieces. */
 static TableBlock *
 table_add_block (WeftTable *t, gsize size, gboolean dedicated)
 {
@@ -49,7 +49,7 @@ table_add_block (WeftTable *t, gsize size, gboolean dedicated)
   gsize grow = head != NULL ? MIN (head->size * 2, TABLE_BLOCK_MAX) : TABLE_BLOCK_MIN;
   gsize want = dedicated ? size : MAX (size, grow);
   TableBlock *b = g_malloc (TABLE_BLOCK_HEADER + want);
-  b->used = 0;
+  b->used = dedicated ? want : 0;
   b->size = want;
   if (dedicated && head != NULL)
     {
@@ -217,14 +217,14 @@ csv_skip_blank_line (const char **pp, const char *end)
   return TRUE;
 }
 
-/* Where the reader puts the unescaped bytes of the cells: one block of
- * the table as long as the file (plus one), which is always enough, since
- * each byte written, the NUL ending a cell included, stands for at least
- * one byte read (the NUL for the comma or line break after the cell, or
- * for the end of the data, which ends one record only). */
+/* The reader unescapes each cell over the bytes it came from and ends it
+ * with a NUL, so that the cells need no memory of their own. Writing never
+ * overtakes reading: each byte written, the NUL included, stands for at
+ * least one byte read (the NUL for the comma or line break after the cell,
+ * or for the end of the data, hence the one byte past it). */
 typedef struct {
-  char *text;
-  gsize used;
+  char *text;                /* the data, overwritten */
+  gsize used;                /* bytes of it the kept cells take */
   GArray *spans;             /* (start, length) pairs into text, per cell */
 } CsvOut;
 
@@ -287,17 +287,15 @@ csv_read_record (const char **pp, const char *end, CsvOut *out)
         *dst++ = *p++;
       gsize span[2] = { start - out->text, dst - start };
       g_array_append_vals (out->spans, span, 1);
+      /* The NUL may land on the separator: read that first. */
+      char sep = p < end ? *p : '\0';
       *dst++ = '\0';
       if (p >= end)
         break;
-      if (*p == ',')
-        {
-          p++;
-          continue;
-        }
-      if (*p == '\r')
-        p++;
-      if (p < end && *p == '\n')
+      p++;
+      if (sep == ',')
+        continue;
+      if (sep == '\r' && p < end && *p == '\n')
         p++;
       break;
     }
@@ -306,17 +304,13 @@ csv_read_record (const char **pp, const char *end, CsvOut *out)
   return CSV_RECORD;
 }
 
-WeftTable *
-weft_csv_parse (const char *data, gsize length, const char *name)
+static WeftTable *
+csv_parse (WeftTable *t, char *data, gsize length, const char *name)
 {
-  g_return_val_if_fail (data != NULL || length == 0, NULL);
-  WeftTable *t = table_new ();
   const char *p = data, *end = data + length;
   g_autoptr(GArray) spans = g_array_new (FALSE, FALSE, 2 * sizeof (gsize));
-  CsvOut out = { NULL, 0, spans };
+  CsvOut out = { data, 0, spans };
 
-  /* Pages of the block that are never written are never touched either. */
-  out.text = block_data (table_add_block (t, length + 1, TRUE));
   if (length >= 3 && memcmp (data, utf8_bom, 3) == 0)
     p += 3;
 
@@ -385,6 +379,26 @@ weft_csv_parse (const char *data, gsize length, const char *name)
   return t;
 }
 
+WeftTable *
+weft_csv_parse_in_place (char *data, gsize length, const char *name)
+{
+  g_return_val_if_fail (data != NULL, NULL);
+  return csv_parse (table_new (), data, length, name);
+}
+
+WeftTable *
+weft_csv_parse (const char *data, gsize length, const char *name)
+{
+  g_return_val_if_fail (data != NULL || length == 0, NULL);
+  WeftTable *t = table_new ();
+  /* A copy in the table, for the cells to point into. */
+  char *copy = block_data (table_add_block (t, length + 1, TRUE));
+  if (length > 0)
+    memcpy (copy, data, length);
+  copy[length] = '\0';
+  return csv_parse (t, copy, length, name);
+}
+
 /* ---- JSON Lines ---- */
 
 /* Checks what json-glib does not: nesting depth (its parser recurses) and
@@ -441,7 +455,7 @@ typedef struct {
   gboolean line_was_invalid;
 } JsonlLine;
 
-static void jsonl_value (WeftTableCell *c, JsonNode *node, gboolean line_was_invalid);
+static void jsonl_value (WeftTable *t, WeftTableCell *c, JsonNode *node, gboolean line_was_invalid);
 
 /* Iterating members with their nodes, rather than looking names up again,
  * stays right when a name holds "\u0000" (json-glib cuts it there). */
@@ -452,7 +466,7 @@ jsonl_member (JsonObject *o, const char *name, JsonNode *node, gpointer data)
   WeftTableCell c = { 0 };
   if (node == NULL)
     return;
-  jsonl_value (&c, node, l->line_was_invalid);
+  jsonl_value (l->table, &c, node, l->line_was_invalid);
   if (c.state == WEFT_CELL_ABSENT)
     return;
   c.column = jsonl_column (l->table, l->index, l->names, name);
@@ -466,8 +480,14 @@ cell_cmp (gconstpointer a, gconstpointer b)
   return (x->column > y->column) - (x->column < y->column);
 }
 
+static char *
+table_strdup (WeftTable *t, const char *s)
+{
+  return table_strndup (t, s, strlen (s));
+}
+
 static void
-jsonl_value (WeftTableCell *c, JsonNode *node, gboolean line_was_invalid)
+jsonl_value (WeftTable *t, WeftTableCell *c, JsonNode *node, gboolean line_was_invalid)
 {
   switch (json_node_get_node_type (node))
     {
@@ -493,24 +513,26 @@ jsonl_value (WeftTableCell *c, JsonNode *node, gboolean line_was_invalid)
       else
         {
           c->state = WEFT_CELL_OK;
-          c->value = g_strdup (s);
+          c->value = table_strdup (t, s);
         }
     }
   else if (type == G_TYPE_INT64)
     {
+      char num[24];
       c->state = WEFT_CELL_OK;
-      c->value = g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (node));
+      c->value = table_strndup (t, num, g_snprintf (num, sizeof num, "%" G_GINT64_FORMAT,
+                                                    json_node_get_int (node)));
     }
   else if (type == G_TYPE_DOUBLE)
     {
       char num[G_ASCII_DTOSTR_BUF_SIZE];
       c->state = WEFT_CELL_OK;
-      c->value = g_strdup (g_ascii_formatd (num, sizeof num, "%.15g", json_node_get_double (node)));
+      c->value = table_strdup (t, g_ascii_formatd (num, sizeof num, "%.15g", json_node_get_double (node)));
     }
   else if (type == G_TYPE_BOOLEAN)
     {
       c->state = WEFT_CELL_OK;
-      c->value = g_strdup (json_node_get_boolean (node) ? "true" : "false");
+      c->value = table_strdup (t, json_node_get_boolean (node) ? "true" : "false");
     }
   else
     c->state = WEFT_CELL_NOT_SCALAR;
@@ -569,11 +591,9 @@ weft_jsonl_parse (const char *data, gsize length, const char *name)
       g_array_set_size (cells, 0);
       json_object_foreach_member (o, jsonl_member, &l);
       g_array_sort (cells, cell_cmp);
-      WeftTableRecord *rec = g_new0 (WeftTableRecord, 1);
-      rec->row = row;
-      rec->n_cells = cells->len;
-      rec->cells = (WeftTableCell *) g_array_steal (cells, NULL);
-      g_ptr_array_add (t->records, rec);
+      WeftTableRecord *rec = table_new_record (t, row, cells->len);
+      if (cells->len > 0)
+        memcpy (rec->cells, cells->data, cells->len * sizeof (WeftTableCell));
     }
 
   g_strfreev (t->columns);

@@ -62,6 +62,10 @@ typedef struct {
 /* name is the file name used in messages ("metadata.csv"). Caller frees
  * the table with weft_table_free. */
 WeftTable *weft_csv_parse (const char *data, gsize length, const char *name);
+/* Like weft_csv_parse, without a copy: the cells are unescaped over data,
+ * which must hold a NUL at data[length] (g_file_get_contents puts one
+ * there) and outlive the table. */
+WeftTable *weft_csv_parse_in_place (char *data, gsize length, const char *name);
 WeftTable *weft_jsonl_parse (const char *data, gsize length, const char *name);
 
 /* The cell of a column in a record, or NULL when the record has none. */

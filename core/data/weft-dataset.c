@@ -1204,7 +1204,8 @@ weft_dataset_open (const char *root, const WeftDatasetLimits *limits,
           reader_clear (&r);
           return NULL;
         }
-      g_autoptr(WeftTable) table = has_csv ? weft_csv_parse (data, length, ds->manifest)
+      /* data outlives table: cleanups run in reverse order. */
+      g_autoptr(WeftTable) table = has_csv ? weft_csv_parse_in_place (data, length, ds->manifest)
                                            : weft_jsonl_parse (data, length, ds->manifest);
       ok = read_manifest (&r, table, cancellable);
     }
