@@ -70,7 +70,9 @@ struct _WeftMapView
   int            layer_w, layer_h, layer_scale;
   float         *sx, *sy;     /* (n) logical pixel positions, NaN: off */
   int           *cell_start;  /* (n_cells + 1) */
-  int           *cell_items;  /* (n in view) */
+  int           *cell_items;  /* (n), the first (n in view) used */
+  guint64       *scratch;     /* (n) reused per redraw: the grid's cells,
+                               * then the list of points to stamp */
   int            grid_w, grid_h;
   WeftMapSprite  sprites[WEFT_MAP_N_SPRITES];
   double         sprite_radius;  /* device pixels the sprites were drawn at */
@@ -371,15 +373,13 @@ weft_map_view_build_grid (WeftMapView *self,
                           int          height)
 {
   int n_cells;
-  int *cell_of;
+  int *cell_of = (int *) self->scratch;
 
   g_clear_pointer (&self->cell_start, g_free);
-  g_clear_pointer (&self->cell_items, g_free);
   self->grid_w = width / WEFT_MAP_CELL + 1;
   self->grid_h = height / WEFT_MAP_CELL + 1;
   n_cells = self->grid_w * self->grid_h;
   self->cell_start = g_new0 (int, n_cells + 1);
-  cell_of = g_new (int, MAX (self->n, 1));
 
   /* Counting sort of the visible points by cell. */
   for (int i = 0; i < self->n; i++)
@@ -394,7 +394,9 @@ weft_map_view_build_grid (WeftMapView *self,
     }
   for (int c = 0; c < n_cells; c++)
     self->cell_start[c + 1] += self->cell_start[c];
-  self->cell_items = g_new (int, MAX (self->cell_start[n_cells], 1));
+  /* Kept from frame to frame: fresh pages cost more than the sort. */
+  if (self->cell_items == NULL)
+    self->cell_items = g_new (int, MAX (self->n, 1));
   {
     g_autofree int *fill = g_memdup2 (self->cell_start, sizeof (int) * n_cells);
 
@@ -402,7 +404,6 @@ weft_map_view_build_grid (WeftMapView *self,
       if (cell_of[i] >= 0)
         self->cell_items[fill[cell_of[i]]++] = i;
   }
-  g_free (cell_of);
 }
 
 static void
@@ -435,6 +436,50 @@ weft_map_view_draw_all_lines (WeftMapView *self,
   cairo_set_source_rgba (cr, 0.5, 0.5, 0.5, self->n_selected > 0 ? 0.06 : 0.14);
   cairo_set_line_width (cr, 1.0);
   cairo_stroke (cr);
+}
+
+/* The last freed layer buffer, kept for the next redraw: a fresh one of a
+ * few MB costs a page fault every 4 kB, more than stamping 100k points.
+ * Buffers carry their size in a 16-byte header. The texture may outlive
+ * the widget, hence one spare for the process rather than per widget. */
+static gsize *weft_map_spare;
+G_LOCK_DEFINE_STATIC (weft_map_spare);
+
+static guint32 *
+weft_map_layer_alloc (gsize size)
+{
+  gsize *block = NULL;
+
+  G_LOCK (weft_map_spare);
+  if (weft_map_spare != NULL && weft_map_spare[0] == size)
+    {
+      block = weft_map_spare;
+      weft_map_spare = NULL;
+    }
+  G_UNLOCK (weft_map_spare);
+  if (block == NULL)
+    {
+      block = g_malloc (size + 2 * sizeof (gsize));
+      block[0] = size;
+    }
+  return (guint32 *) (block + 2);
+}
+
+static void
+weft_map_layer_free (gpointer data)
+{
+  gsize *block = data;
+
+  G_LOCK (weft_map_spare);
+  if (weft_map_spare == NULL || weft_map_spare[0] < block[0])
+    {
+      gsize *old = weft_map_spare;
+
+      weft_map_spare = block;
+      block = old;
+    }
+  G_UNLOCK (weft_map_spare);
+  g_free (block);
 }
 
 /* One visible point, ready to stamp: device pixel centre and sprite. */
@@ -512,7 +557,7 @@ weft_map_view_ensure_layer (WeftMapView *self,
   int dw, dh, stride, n_stamps = 0, n_workers;
   gboolean lines;
   guint32 *buf;
-  g_autofree WeftMapStamp *stamps = NULL;
+  WeftMapStamp *stamps;
   WeftMapJob jobs[2];
   GThread *helper = NULL;
 
@@ -536,18 +581,23 @@ weft_map_view_ensure_layer (WeftMapView *self,
   lines = self->group != NULL && self->n_groups > 0 && self->n_groups <= WEFT_MAP_ALL_LINES;
   /* Cleared by the workers (each its own rows) unless lines go under the
    * points first. */
-  buf = lines ? g_malloc0 ((gsize) stride * dh) : g_malloc ((gsize) stride * dh);
+  buf = weft_map_layer_alloc ((gsize) stride * dh);
+  if (lines)
+    memset (buf, 0, (gsize) stride * dh);
   /* The bytes own the pixels; the texture made from them later shares
    * them instead of copying. */
-  self->layer_bytes = g_bytes_new_take (buf, (gsize) stride * dh);
+  self->layer_bytes = g_bytes_new_with_free_func (buf, (gsize) stride * dh, weft_map_layer_free,
+                                                  (gsize *) buf - 2);
   self->layer = cairo_image_surface_create_for_data ((guchar *) buf, CAIRO_FORMAT_ARGB32, dw, dh, stride);
   cairo_surface_set_device_scale (self->layer, scale, scale);
 
   /* Screen positions, reused by hit testing and the overlay. */
-  g_free (self->sx);
-  g_free (self->sy);
-  self->sx = g_new (float, MAX (self->n, 1));
-  self->sy = g_new (float, MAX (self->n, 1));
+  if (self->sx == NULL)
+    self->sx = g_new (float, MAX (self->n, 1));
+  if (self->sy == NULL)
+    self->sy = g_new (float, MAX (self->n, 1));
+  if (self->scratch == NULL)
+    self->scratch = g_new (guint64, MAX (self->n, 1));
   for (int i = 0; i < self->n; i++)
     {
       float x = self->xy[2 * i], y = self->xy[2 * i + 1];
@@ -574,7 +624,8 @@ weft_map_view_ensure_layer (WeftMapView *self,
   weft_map_view_ensure_sprites (self, weft_map_view_marker_radius (self) * scale);
   /* The points on screen in drawing order: faded ones first so that the
    * selection sits on top of them. */
-  stamps = g_new (WeftMapStamp, MAX (self->n, 1));
+  G_STATIC_ASSERT (sizeof (WeftMapStamp) == sizeof (guint64));
+  stamps = (WeftMapStamp *) self->scratch;
   for (int pass = 0; pass < 2; pass++)
     {
       gboolean faded_pass = pass == 0;
@@ -973,6 +1024,7 @@ weft_map_view_set_points (WeftMapView *self,
       g_clear_pointer (&self->sy, g_free);
       g_clear_pointer (&self->cell_start, g_free);
       g_clear_pointer (&self->cell_items, g_free);
+      g_clear_pointer (&self->scratch, g_free);
       self->n_highlight = 0;
       self->n_selected = 0;
       self->n_groups = 0;
@@ -1503,6 +1555,7 @@ weft_map_view_finalize (GObject *object)
   g_free (self->sy);
   g_free (self->cell_start);
   g_free (self->cell_items);
+  g_free (self->scratch);
   g_strfreev (self->legend);
   g_array_unref (self->lasso);
 

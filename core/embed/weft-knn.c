@@ -408,6 +408,7 @@ weft_embedding_worst_failures (const WeftEmbedding *e, const char *query,
           best = i;
       int t = order[w]; order[w] = order[best]; order[best] = t;
     }
+  g_assert (nw > 0 && d > 0);   /* also tells the compiler the sizes below are small */
   g_autofree int *idx = g_new (int, (gsize) nw * 5);
   g_autofree float *sim = g_new (float, (gsize) nw * 5);
   g_autofree float *Q = g_new (float, (gsize) nw * d);
