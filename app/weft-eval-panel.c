@@ -299,7 +299,7 @@ on_job_done (GObject      *source,
   GTask *task = G_TASK (result);
   WeftEvalJob *job = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
-  const char *what = self->score_is_accuracy ? _("Accuracy") : _("Recall@1");
+  const char *what;
 
   if (!g_task_propagate_boolean (task, &error))
     {
@@ -309,6 +309,18 @@ on_job_done (GObject      *source,
     }
   if (job->serial != self->serial || job->results->len == 0)
     return;
+
+  /* The guess made from the embedding can be wrong (a fusion model's
+   * encoders may look like a joint space): score by what the model can
+   * actually be measured on. */
+  if (!job->noise)
+    {
+      const WeftEvalResult *r = &g_array_index (job->results, WeftEvalResult, 0);
+
+      if (isnan (r->recall_ab[0]) != isnan (r->accuracy))
+        self->score_is_accuracy = !isnan (r->accuracy);
+    }
+  what = self->score_is_accuracy ? _("Accuracy") : _("Recall@1");
 
   if (job->noise)
     {

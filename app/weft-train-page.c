@@ -1174,10 +1174,12 @@ rebuild_runs (WeftTrainPage *self)
             secs = 0;
         }
 
-      g_autofree char *title = g_strdup_printf ("%s · %.16s", tmpl ? tmpl : _("custom model"),
+      /* "2026-11-23T10:15:07..." shown to the second: two runs started
+       * in one minute (a compare) must still read differently. */
+      g_autofree char *title = g_strdup_printf ("%s · %.19s", tmpl ? tmpl : _("custom model"),
                                                 started[0] ? started : "?");
-      if (strlen (started) >= 16)
-        title[strlen (title) - 6] = ' ';
+      if (strlen (started) >= 19)
+        title[strlen (title) - 9] = ' ';
       GString *sub = g_string_new (NULL);
       if (isfinite (params))
         g_string_append_printf (sub, params >= 1e6 ? _("%.1fM parameters") : _("%.0fk parameters"),

@@ -275,6 +275,46 @@ test_csv_bad_records (void)
   g_assert_cmpint (((WeftTableProblem *) g_ptr_array_index (open_header->problems, 0))->row, ==, 0);
 }
 
+/* The in-place reader unescapes over its input: every cell must still
+ * come out as the copying one reads it, with rows dropped (ragged) before
+ * good ones and a last cell that ends the data. */
+static void
+test_csv_in_place (void)
+{
+  static const char data[] =
+    "id,text\r"
+    "1,\"x\"\"y\"\",a\"\r\n"
+    "2,2,2,2,2,2,2,2\n"
+    "3,\"line\r\nbreak, and a lone \r here\"\n"
+    "4,\"\"\n"
+    "5,\"quoted\"tail";
+  g_autoptr(WeftTable) copied = weft_csv_parse (data, sizeof data - 1, "m.csv");
+  g_autofree char *buf = g_memdup2 (data, sizeof data);
+  g_autoptr(WeftTable) t = weft_csv_parse_in_place (buf, sizeof data - 1, "m.csv");
+  g_assert_cmpuint (t->records->len, ==, 4);
+  g_assert_cmpuint (t->problems->len, ==, 1);
+  g_assert_cmpstr (((WeftTableProblem *) g_ptr_array_index (t->problems, 0))->message, ==,
+                   "row 2 has 8 cells, the header has 2");
+  g_assert_cmpuint (copied->records->len, ==, t->records->len);
+  for (guint i = 0; i < t->records->len; i++)
+    {
+      const WeftTableRecord *a = g_ptr_array_index (t->records, i);
+      const WeftTableRecord *b = g_ptr_array_index (copied->records, i);
+      g_assert_cmpint (a->row, ==, b->row);
+      g_assert_cmpuint (a->n_cells, ==, 2);
+      for (guint k = 0; k < 2; k++)
+        {
+          g_assert_cmpstr (a->cells[k].value, ==, b->cells[k].value);
+          g_assert_true (a->cells[k].value >= buf && a->cells[k].value <= buf + sizeof data - 1);
+        }
+    }
+  g_assert_cmpstr (cell (t, 0, "text"), ==, "x\"y\",a");
+  g_assert_cmpstr (cell (t, 1, "text"), ==, "line\nbreak, and a lone \r here");
+  g_assert_cmpstr (cell (t, 2, "text"), ==, "");
+  g_assert_cmpstr (cell (t, 3, "text"), ==, "quotedtail");
+  g_assert_cmpint (((WeftTableRecord *) g_ptr_array_index (t->records, 3))->row, ==, 5);
+}
+
 static void
 test_jsonl_reader (void)
 {
@@ -851,6 +891,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/dataset/csv/rfc4180", test_csv_rfc4180);
   g_test_add_func ("/dataset/csv/bad-records", test_csv_bad_records);
+  g_test_add_func ("/dataset/csv/in-place", test_csv_in_place);
   g_test_add_func ("/dataset/jsonl/reader", test_jsonl_reader);
   g_test_add_func ("/dataset/open/csv", test_csv_dataset);
   g_test_add_func ("/dataset/open/bad-rows", test_bad_rows);

@@ -18,7 +18,8 @@ static const char *classifier_json =
 static const char *encoder_json =
   "{\"weft_model\": 1, \"name\": \"no-head\","
   " \"inputs\": [{\"id\": \"image\", \"modality\": \"image\"}],"
-  " \"nodes\": [{\"id\": \"enc\", \"type\": \"dense\", \"inputs\": [\"image\"], \"params\": {\"units\": 4}}]}";
+  " \"nodes\": [{\"id\": \"enc\", \"type\": \"dense\", \"inputs\": [\"image\"], \"params\": {\"units\": 3}},"
+  "  {\"id\": \"rec\", \"type\": \"mse\", \"inputs\": [\"enc\", \"image\"]}]}";
 
 static WeftFeatures *
 synthetic (int n)
