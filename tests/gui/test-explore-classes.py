@@ -114,6 +114,7 @@ def main():
         checks.step("the table without a modality", weft.find, "Without image", role="label",
                     parent=page, timeout=90)
         heads = [name for (role, name) in weft.index(page) if role == "label"]
+        print(f"# labels: {heads}", flush=True)
         checks.ok("Recall@1" not in heads and heads.count("Accuracy") >= 2,
                   "the table without a modality is scored by accuracy")
         if view is not None:
