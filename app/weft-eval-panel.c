@@ -133,7 +133,7 @@ weft_eval_job_run (GTask        *task,
 
   /* Predictions per row for the confusion matrix: only with labels and a
    * classifier head, and only for the table (not for each slider move). */
-  if (!job->noise && job->features->label != NULL
+  if (!job->noise && job->features->label != NULL && !g_cancellable_is_cancelled (cancellable)
       && weft_predict_find_classifier (graph, &job->n_classes) >= 0 && job->n_classes > 0)
     {
       int n = MIN (n_rows, WEFT_EVAL_MAX_CLASS_ROWS);

@@ -1,6 +1,7 @@
 /* weft-eval-panel.h — WeftEvalPanel: how well a run does: retrieval recall
- * per direction with its worst failures, accuracy without each modality,
- * and sliders that add noise and show the change live. */
+ * per direction with its worst failures, a classifier's confusion matrix
+ * and accuracy per class, the score without each modality, and sliders
+ * that add noise and show the change live. */
 #pragma once
 
 #include <gtk/gtk.h>
@@ -18,7 +19,7 @@ GtkWidget *weft_eval_panel_new     (void);
 /* The run to evaluate: its embedding (borrowed: the caller keeps it alive
  * until the next call or NULL), its checkpoint (copied; NULL: no
  * robustness checks) and the features (a reference is taken). Retrieval is
- * computed now, robustness on a worker. */
+ * computed now; the confusion matrix and robustness on a worker. */
 void       weft_eval_panel_set_run (WeftEvalPanel       *self,
                                     const WeftEmbedding *embedding,
                                     const char          *checkpoint,

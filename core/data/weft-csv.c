@@ -46,7 +46,7 @@ static TableBlock *
 table_add_block (WeftTable *t, gsize size, gboolean dedicated)
 {
   TableBlock *head = t->blocks;
-  gsize grow = head != NULL ? MIN (head->size * 2, TABLE_BLOCK_MAX) : TABLE_BLOCK_MIN;
+  gsize grow = head != NULL ? CLAMP (head->size * 2, TABLE_BLOCK_MIN, TABLE_BLOCK_MAX) : TABLE_BLOCK_MIN;
   gsize want = dedicated ? size : MAX (size, grow);
   TableBlock *b = g_malloc (TABLE_BLOCK_HEADER + want);
   b->used = dedicated ? want : 0;
