@@ -325,6 +325,45 @@ dump_engine_outputs (WeftGraph *g, const WeftFeatures *f, const int *rows, int n
   return weft_export_reference_outputs (g, f, rows, n, path, error);
 }
 
+/* The training options that train and compare share (a negative number
+ * or NULL: not given, the config's default stays). */
+typedef struct {
+  const char *optimizer;
+  double lr, weight_decay, clip;
+  const char *schedule;
+  int warmup, epochs, batch, seed;
+  double val_share;
+  int threads;
+} TrainOptions;
+
+static gboolean
+train_config_from_options (WeftTrainConfig *c, const TrainOptions *t, GError **error)
+{
+  weft_train_config_init (c);
+  if (t->optimizer)
+    {
+      g_autoptr(JsonObject) o = json_object_new ();
+      json_object_set_string_member (o, "optimizer", t->optimizer);
+      if (!weft_optim_config_from_json (&c->optim, o, error))
+        return FALSE;
+      /* The chosen optimizer's own defaults (Adam's lr is not SGD's). */
+      WeftOptimKind kind = c->optim.kind;
+      weft_optim_config_init_default (&c->optim, kind);
+    }
+  g_autoptr(JsonObject) o = json_object_new ();
+  if (t->lr >= 0) json_object_set_double_member (o, "lr", t->lr);
+  if (t->weight_decay >= 0) json_object_set_double_member (o, "weight_decay", t->weight_decay);
+  if (t->clip >= 0) json_object_set_double_member (o, "clip_norm", t->clip);
+  if (t->schedule) json_object_set_string_member (o, "schedule", t->schedule);
+  if (t->warmup >= 0) json_object_set_int_member (o, "warmup_steps", t->warmup);
+  if (t->epochs >= 0) json_object_set_int_member (o, "epochs", t->epochs);
+  if (t->batch >= 0) json_object_set_int_member (o, "batch_size", t->batch);
+  if (t->seed >= 0) json_object_set_int_member (o, "seed", t->seed);
+  if (t->val_share >= 0) json_object_set_double_member (o, "val_share", t->val_share);
+  json_object_set_int_member (o, "threads", t->threads);
+  return weft_train_config_from_json (c, o, error);
+}
+
 static int
 cmd_train (int argc, char **argv)
 {
@@ -365,28 +404,9 @@ cmd_train (int argc, char **argv)
     }
 
   WeftTrainConfig c;
-  weft_train_config_init (&c);
-  if (optimizer)
-    {
-      g_autoptr(JsonObject) o = json_object_new ();
-      json_object_set_string_member (o, "optimizer", optimizer);
-      if (!weft_optim_config_from_json (&c.optim, o, &error))
-        return die ("train", error);
-      WeftOptimKind kind = c.optim.kind;
-      weft_optim_config_init_default (&c.optim, kind);
-    }
-  g_autoptr(JsonObject) o = json_object_new ();
-  if (lr >= 0) json_object_set_double_member (o, "lr", lr);
-  if (wd >= 0) json_object_set_double_member (o, "weight_decay", wd);
-  if (clip >= 0) json_object_set_double_member (o, "clip_norm", clip);
-  if (schedule) json_object_set_string_member (o, "schedule", schedule);
-  if (warmup >= 0) json_object_set_int_member (o, "warmup_steps", warmup);
-  if (epochs >= 0) json_object_set_int_member (o, "epochs", epochs);
-  if (batch >= 0) json_object_set_int_member (o, "batch_size", batch);
-  if (seed >= 0) json_object_set_int_member (o, "seed", seed);
-  if (val_share >= 0) json_object_set_double_member (o, "val_share", val_share);
-  json_object_set_int_member (o, "threads", threads);
-  if (!weft_train_config_from_json (&c, o, &error))
+  TrainOptions to = { optimizer, lr, wd, clip, schedule, warmup, epochs, batch, seed,
+                      val_share, threads };
+  if (!train_config_from_options (&c, &to, &error))
     return die ("train", error);
   c.checkpoint_path = g_strdup (out);
 
@@ -645,25 +665,8 @@ cmd_compare (int argc, char **argv)
   g_ptr_array_add (paths, NULL);
 
   WeftTrainConfig c;
-  weft_train_config_init (&c);
-  if (optimizer)
-    {
-      g_autoptr(JsonObject) o = json_object_new ();
-      json_object_set_string_member (o, "optimizer", optimizer);
-      if (!weft_optim_config_from_json (&c.optim, o, &error))
-        return die ("compare", error);
-      WeftOptimKind kind = c.optim.kind;
-      weft_optim_config_init_default (&c.optim, kind);
-    }
-  g_autoptr(JsonObject) o = json_object_new ();
-  if (lr >= 0) json_object_set_double_member (o, "lr", lr);
-  if (clip >= 0) json_object_set_double_member (o, "clip_norm", clip);
-  if (epochs >= 0) json_object_set_int_member (o, "epochs", epochs);
-  if (batch >= 0) json_object_set_int_member (o, "batch_size", batch);
-  if (seed >= 0) json_object_set_int_member (o, "seed", seed);
-  if (val_share >= 0) json_object_set_double_member (o, "val_share", val_share);
-  json_object_set_int_member (o, "threads", threads);
-  if (!weft_train_config_from_json (&c, o, &error))
+  TrainOptions to = { optimizer, lr, -1, clip, NULL, -1, epochs, batch, seed, val_share, threads };
+  if (!train_config_from_options (&c, &to, &error))
     return die ("compare", error);
 
   WeftFeatureSettings fs;
