@@ -12,6 +12,7 @@
 #include <glib/gstdio.h>
 
 #include "data/weft-text.h"
+#include "weft-bytes.h"
 #include "weft-error.h"
 #include "weft-json.h"
 
@@ -419,36 +420,6 @@ enum {
   SEC_TEXT, SEC_TEXT_PRESENT, SEC_LABEL, SEC_SPLIT, SEC_SAMPLE_INDEX,
 };
 
-static void
-put_u32 (guint8 *p, guint32 v)
-{
-  v = GUINT32_TO_LE (v);
-  memcpy (p, &v, 4);
-}
-
-static void
-put_u64 (guint8 *p, guint64 v)
-{
-  v = GUINT64_TO_LE (v);
-  memcpy (p, &v, 8);
-}
-
-static guint32
-get_u32 (const guint8 *p)
-{
-  guint32 v;
-  memcpy (&v, p, 4);
-  return GUINT32_FROM_LE (v);
-}
-
-static guint64
-get_u64 (const guint8 *p)
-{
-  guint64 v;
-  memcpy (&v, p, 8);
-  return GUINT64_FROM_LE (v);
-}
-
 static gboolean
 write_all (int fd, const void *buf, gsize n)
 {
@@ -544,25 +515,25 @@ weft_features_save (const WeftFeatures *f, const char *path, JsonObject *extra, 
 
   guint8 hdr[HEADER_BYTES] = { 0 };
   memcpy (hdr, FILE_MAGIC, 8);
-  put_u32 (hdr + 8, WEFT_FEATURES_FILE_VERSION);
-  put_u32 (hdr + 12, HEADER_BYTES);
-  put_u64 (hdr + 16, pos + json_len);
-  put_u32 (hdr + 24, f->n_rows);
-  put_u32 (hdr + 28, N_SECTIONS);
+  weft_put_u32 (hdr + 8, WEFT_FEATURES_FILE_VERSION);
+  weft_put_u32 (hdr + 12, HEADER_BYTES);
+  weft_put_u64 (hdr + 16, pos + json_len);
+  weft_put_u32 (hdr + 24, f->n_rows);
+  weft_put_u32 (hdr + 28, N_SECTIONS);
   for (int c = 0; c < 3; c++)
     {
       gboolean has = bytes[2 * c] > 0;
-      put_u32 (hdr + 32 + 20 * c, has ? cols[c]->shape.n : 0);
+      weft_put_u32 (hdr + 32 + 20 * c, has ? cols[c]->shape.n : 0);
       for (int k = 0; has && k < cols[c]->shape.n; k++)
-        put_u32 (hdr + 32 + 20 * c + 4 + 4 * k, cols[c]->shape.d[k]);
+        weft_put_u32 (hdr + 32 + 20 * c + 4 + 4 * k, cols[c]->shape.d[k]);
     }
   for (int i = 0; i < N_SECTIONS; i++)
     {
-      put_u64 (hdr + 96 + 16 * i, offset[i]);
-      put_u64 (hdr + 96 + 16 * i + 8, bytes[i]);
+      weft_put_u64 (hdr + 96 + 16 * i, offset[i]);
+      weft_put_u64 (hdr + 96 + 16 * i + 8, bytes[i]);
     }
-  put_u64 (hdr + 240, pos);
-  put_u64 (hdr + 248, json_len);
+  weft_put_u64 (hdr + 240, pos);
+  weft_put_u64 (hdr + 248, json_len);
 
   /* Same folder as the target so that the rename is atomic: a reader sees
    * the old file or the complete new one, never a partial write. */
@@ -699,14 +670,14 @@ weft_features_map (const char *path, JsonObject **extra, GError **error)
 
   if (base == NULL || len < HEADER_BYTES || memcmp (base, FILE_MAGIC, 8) != 0)
     BAD ("no Weft feature header");
-  if (get_u32 (base + 8) != WEFT_FEATURES_FILE_VERSION)
-    BAD ("version %u, this Weft reads version %d", get_u32 (base + 8), WEFT_FEATURES_FILE_VERSION);
-  if (get_u32 (base + 12) != HEADER_BYTES || get_u32 (base + 28) != N_SECTIONS)
+  if (weft_get_u32 (base + 8) != WEFT_FEATURES_FILE_VERSION)
+    BAD ("version %u, this Weft reads version %d", weft_get_u32 (base + 8), WEFT_FEATURES_FILE_VERSION);
+  if (weft_get_u32 (base + 12) != HEADER_BYTES || weft_get_u32 (base + 28) != N_SECTIONS)
     BAD ("unexpected header layout");
-  if (get_u64 (base + 16) != len)
+  if (weft_get_u64 (base + 16) != len)
     BAD ("it should hold %" G_GUINT64_FORMAT " bytes but holds %" G_GUINT64_FORMAT,
-         get_u64 (base + 16), len);
-  guint64 n = get_u32 (base + 24);
+         weft_get_u64 (base + 16), len);
+  guint64 n = weft_get_u32 (base + 24);
   if (n == 0 || n > G_MAXINT32)
     BAD ("%" G_GUINT64_FORMAT " rows", n);
 
@@ -716,13 +687,13 @@ weft_features_map (const char *path, JsonObject **extra, GError **error)
     {
       const guint8 *p = base + 32 + 20 * c;
       memset (&shapes[c], 0, sizeof shapes[c]);
-      shapes[c].n = get_u32 (p);
+      shapes[c].n = weft_get_u32 (p);
       if (shapes[c].n > WEFT_MAX_DIMS)
         BAD ("a column has %d dimensions", shapes[c].n);
       row_size[c] = shapes[c].n ? 1 : 0;
       for (int k = 0; k < shapes[c].n; k++)
         {
-          guint32 d = get_u32 (p + 4 + 4 * k);
+          guint32 d = weft_get_u32 (p + 4 + 4 * k);
           if (d == 0 || d > (1u << 20))
             BAD ("a column dimension of %u", d);
           shapes[c].d[k] = d;
@@ -741,7 +712,7 @@ weft_features_map (const char *path, JsonObject **extra, GError **error)
   const guint8 *sec[N_SECTIONS] = { NULL };
   for (int i = 0; i < N_SECTIONS; i++)
     {
-      guint64 off = get_u64 (base + 96 + 16 * i), bytes = get_u64 (base + 96 + 16 * i + 8);
+      guint64 off = weft_get_u64 (base + 96 + 16 * i), bytes = weft_get_u64 (base + 96 + 16 * i + 8);
       if (bytes == 0)
         {
           if (i == SEC_SPLIT || ((i == SEC_IMAGE || i == SEC_AUDIO || i == SEC_TEXT) && want[i] > 0))
@@ -754,7 +725,7 @@ weft_features_map (const char *path, JsonObject **extra, GError **error)
         BAD ("section %d lies outside the file", i);
       sec[i] = base + off;
     }
-  guint64 json_off = get_u64 (base + 240), json_len = get_u64 (base + 248);
+  guint64 json_off = weft_get_u64 (base + 240), json_len = weft_get_u64 (base + 248);
   if (json_off < HEADER_BYTES || json_off > len || json_len == 0 || json_len > len - json_off)
     BAD ("the description lies outside the file");
 

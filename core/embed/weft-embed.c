@@ -12,6 +12,7 @@
 #include "data/weft-text.h"
 #include "embed/weft-pca.h"
 #include "embed/weft-tsne.h"
+#include "weft-bytes.h"
 #include "weft-error.h"
 #include "weft-json.h"
 
@@ -763,36 +764,6 @@ arrays_size (guint64 n, guint n_spaces, const int *dims, const gboolean *has_xy)
   return size;
 }
 
-static void
-put_u32 (guint8 *p, guint32 v)
-{
-  v = GUINT32_TO_LE (v);
-  memcpy (p, &v, 4);
-}
-
-static void
-put_u64 (guint8 *p, guint64 v)
-{
-  v = GUINT64_TO_LE (v);
-  memcpy (p, &v, 8);
-}
-
-static guint32
-get_u32 (const guint8 *p)
-{
-  guint32 v;
-  memcpy (&v, p, 4);
-  return GUINT32_FROM_LE (v);
-}
-
-static guint64
-get_u64 (const guint8 *p)
-{
-  guint64 v;
-  memcpy (&v, p, 8);
-  return GUINT64_FROM_LE (v);
-}
-
 static char *
 header_json (const WeftEmbedding *e, gsize *len)
 {
@@ -863,22 +834,22 @@ weft_embedding_save (const WeftEmbedding *e, const char *path, GError **error)
   guint64 total = start + arrays_size (n, ns, dims, xy);
   guint8 *buf = g_malloc0 (total);
   memcpy (buf, "WEFTEMB", 8);
-  put_u32 (buf + 8, WEFT_EMBED_FILE_VERSION);
-  put_u32 (buf + 12, (guint32) n);
-  put_u32 (buf + 16, ns);
-  put_u32 (buf + 20, (guint32) e->epoch);
-  put_u64 (buf + 24, total);
-  put_u32 (buf + 32, (guint32) jlen);
+  weft_put_u32 (buf + 8, WEFT_EMBED_FILE_VERSION);
+  weft_put_u32 (buf + 12, (guint32) n);
+  weft_put_u32 (buf + 16, ns);
+  weft_put_u32 (buf + 20, (guint32) e->epoch);
+  weft_put_u64 (buf + 24, total);
+  weft_put_u32 (buf + 32, (guint32) jlen);
   memcpy (buf + HEADER_SIZE, json, jlen);
   guint8 *p = buf + start;
   for (guint64 i = 0; i < n; i++)
-    put_u32 (p + 4 * i, (guint32) e->row[i]);
+    weft_put_u32 (p + 4 * i, (guint32) e->row[i]);
   p += 4 * n;
   for (guint64 i = 0; i < n; i++)
-    put_u32 (p + 4 * i, (guint32) e->sample_index[i]);
+    weft_put_u32 (p + 4 * i, (guint32) e->sample_index[i]);
   p += 4 * n;
   for (guint64 i = 0; i < n; i++)
-    put_u32 (p + 4 * i, (guint32) e->label[i]);
+    weft_put_u32 (p + 4 * i, (guint32) e->label[i]);
   p += 4 * n;
   memcpy (p, e->split, n);
   p += pad4 (n);
@@ -942,13 +913,13 @@ weft_embedding_load (const char *path, GError **error)
   const guint8 *buf = (const guint8 *) contents;
   if (len < HEADER_SIZE || memcmp (buf, "WEFTEMB", 8) != 0)
     return corrupt (error, path, "wrong signature"), NULL;
-  if (get_u32 (buf + 8) != WEFT_EMBED_FILE_VERSION)
+  if (weft_get_u32 (buf + 8) != WEFT_EMBED_FILE_VERSION)
     return corrupt (error, path, "unknown version"), NULL;
-  guint64 n = get_u32 (buf + 12);
-  guint ns = get_u32 (buf + 16);
-  gint32 epoch = (gint32) get_u32 (buf + 20);
-  guint64 fsize = get_u64 (buf + 24);
-  guint64 jlen = get_u32 (buf + 32);
+  guint64 n = weft_get_u32 (buf + 12);
+  guint ns = weft_get_u32 (buf + 16);
+  gint32 epoch = (gint32) weft_get_u32 (buf + 20);
+  guint64 fsize = weft_get_u64 (buf + 24);
+  guint64 jlen = weft_get_u32 (buf + 32);
   if (fsize != len)
     return corrupt (error, path, len < fsize ? "truncated" : "wrong length"), NULL;
   if (n < 1 || n >= MAX_N || ns < 1 || ns > WEFT_EMBED_MAX_SPACES || epoch < 0)
@@ -1024,9 +995,9 @@ weft_embedding_load (const char *path, GError **error)
   const guint8 *p = buf + start;
   for (guint64 i = 0; i < n; i++)
     {
-      gint32 row = (gint32) get_u32 (p + 4 * i);
-      gint32 si = (gint32) get_u32 (p + 4 * (n + i));
-      gint32 label = (gint32) get_u32 (p + 4 * (2 * n + i));
+      gint32 row = (gint32) weft_get_u32 (p + 4 * i);
+      gint32 si = (gint32) weft_get_u32 (p + 4 * (n + i));
+      gint32 label = (gint32) weft_get_u32 (p + 4 * (2 * n + i));
       guint8 split = p[12 * n + i];
       if (row < 0 || si < -1 || label < -1 || (n_classes > 0 && label >= n_classes) ||
           split > WEFT_SPLIT_TEST)
