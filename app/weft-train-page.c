@@ -571,18 +571,8 @@ refresh (WeftTrainPage *self)
       for (guint i = self->n_epochs_seen; i < history->len; i++)
         {
           const WeftEpochMetrics *m = &g_array_index (history, WeftEpochMetrics, i);
-          JsonObject *e = json_object_new ();
           add_epoch_points (self, m);
-          json_object_set_int_member (e, "epoch", m->epoch);
-          set_double_member (e, "train_loss", m->train_loss);
-          set_double_member (e, "val_loss", m->val_loss);
-          set_double_member (e, "val_accuracy", m->val_accuracy);
-          set_double_member (e, "val_recall1", m->val_recall1);
-          set_double_member (e, "val_recall5", m->val_recall5);
-          set_double_member (e, "samples_per_s", m->samples_per_s);
-          set_double_member (e, "seconds", m->seconds);
-          set_double_member (e, "lr", m->lr);
-          json_array_add_object_element (epochs, e);
+          json_array_add_object_element (epochs, weft_epoch_metrics_to_json (m));
         }
       self->n_epochs_seen = history->len;
       /* The record is rewritten after every epoch, so a crash or a closed

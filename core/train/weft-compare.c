@@ -298,17 +298,7 @@ build_run (WeftCompare *self, const WeftCompareResult *r, const WeftSpec *spec,
   for (guint i = 0; history && i < history->len; i++)
     {
       const WeftEpochMetrics *m = &g_array_index (history, WeftEpochMetrics, i);
-      JsonObject *e = json_object_new ();
-      json_object_set_int_member (e, "epoch", m->epoch);
-      set_double_or_null (e, "train_loss", m->train_loss);
-      set_double_or_null (e, "val_loss", m->val_loss);
-      set_double_or_null (e, "val_accuracy", m->val_accuracy);
-      set_double_or_null (e, "val_recall1", m->val_recall1);
-      set_double_or_null (e, "val_recall5", m->val_recall5);
-      set_double_or_null (e, "samples_per_s", m->samples_per_s);
-      set_double_or_null (e, "seconds", m->seconds);
-      set_double_or_null (e, "lr", m->lr);
-      json_array_add_object_element (epochs, e);
+      json_array_add_object_element (epochs, weft_epoch_metrics_to_json (m));
     }
   json_object_set_array_member (run, "epochs", epochs);
 

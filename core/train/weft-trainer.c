@@ -56,6 +56,32 @@ static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (WeftTrainer, weft_trainer, G_TYPE_OBJECT)
 
+static void
+set_double_or_null (JsonObject *o, const char *name, double v)
+{
+  if (isfinite (v))
+    json_object_set_double_member (o, name, v);
+  else
+    json_object_set_null_member (o, name);
+}
+
+JsonObject *
+weft_epoch_metrics_to_json (const WeftEpochMetrics *m)
+{
+  JsonObject *e = json_object_new ();
+
+  json_object_set_int_member (e, "epoch", m->epoch);
+  set_double_or_null (e, "train_loss", m->train_loss);
+  set_double_or_null (e, "val_loss", m->val_loss);
+  set_double_or_null (e, "val_accuracy", m->val_accuracy);
+  set_double_or_null (e, "val_recall1", m->val_recall1);
+  set_double_or_null (e, "val_recall5", m->val_recall5);
+  set_double_or_null (e, "samples_per_s", m->samples_per_s);
+  set_double_or_null (e, "seconds", m->seconds);
+  set_double_or_null (e, "lr", m->lr);
+  return e;
+}
+
 void
 weft_train_config_init (WeftTrainConfig *c)
 {

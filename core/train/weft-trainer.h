@@ -66,6 +66,11 @@ typedef struct {
 
 void weft_progress_clear (WeftProgress *p);
 
+/* One epoch's metrics as a run record's "epochs" element (see the run
+ * record in weft-project.h): {"epoch", "train_loss", ...}; NaN metrics
+ * become null, since JSON has no NaN. */
+JsonObject *weft_epoch_metrics_to_json (const WeftEpochMetrics *m);
+
 #define WEFT_TYPE_TRAINER (weft_trainer_get_type ())
 G_DECLARE_FINAL_TYPE (WeftTrainer, weft_trainer, WEFT, TRAINER, GObject)
 
