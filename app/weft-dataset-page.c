@@ -630,10 +630,26 @@ weft_dataset_page_take_dataset (WeftDatasetPage *self,
   gtk_drop_down_set_selected (self->missing_dropdown, 0);
   gtk_editable_set_text (GTK_EDITABLE (self->search_entry), "");
 
+  /* A kept row with a problem (a missing file, a caption cut short) is
+   * marked on its card; the issues are in row order, like the samples. */
   items = g_ptr_array_new_full (ds->samples->len, g_object_unref);
-  for (guint i = 0; i < ds->samples->len; i++)
-    g_ptr_array_add (items, weft_sample_item_new (self->shared,
-                                                  g_ptr_array_index (ds->samples, i)));
+  for (guint i = 0, k = 0; i < ds->samples->len; i++)
+    {
+      const WeftSample *sample = g_ptr_array_index (ds->samples, i);
+      WeftSampleItem *item = weft_sample_item_new (self->shared, sample);
+
+      while (sample->row > 0 && k < ds->issues->len &&
+             ((WeftIssue *) g_ptr_array_index (ds->issues, k))->row < sample->row)
+        k++;
+      if (sample->row > 0 && k < ds->issues->len)
+        {
+          const WeftIssue *issue = g_ptr_array_index (ds->issues, k);
+
+          if (issue->row == sample->row && !issue->skipped)
+            _weft_sample_item_set_issue (item, issue);
+        }
+      g_ptr_array_add (items, item);
+    }
   g_list_store_splice (self->samples, 0, g_list_model_get_n_items (G_LIST_MODEL (self->samples)),
                        items->pdata, items->len);
   /* Large sets filter in slices so that typing stays responsive. */
@@ -850,6 +866,9 @@ weft_dataset_page_dispose (GObject *object)
   WeftDatasetPage *self = WEFT_DATASET_PAGE (object);
 
   weft_dataset_page_stop (self);
+  /* The template's root is a bound child and AdwBin's child: let the
+   * bin drop it first, or its dispose unparents it a second time. */
+  adw_bin_set_child (ADW_BIN (self), NULL);
   gtk_widget_dispose_template (GTK_WIDGET (self), WEFT_TYPE_DATASET_PAGE);
 
   g_clear_object (&self->selection);

@@ -1597,6 +1597,9 @@ weft_explore_page_dispose (GObject *object)
   weft_explore_page_clear_embedding (self);
   g_clear_object (&self->project);
   g_clear_pointer (&self->features, weft_features_free);
+  /* The template's root is a bound child and AdwBin's child: let the
+   * bin drop it first, or its dispose unparents it a second time. */
+  adw_bin_set_child (ADW_BIN (self), NULL);
   gtk_widget_dispose_template (GTK_WIDGET (self), WEFT_TYPE_EXPLORE_PAGE);
 
   G_OBJECT_CLASS (weft_explore_page_parent_class)->dispose (object);

@@ -972,6 +972,9 @@ weft_model_page_dispose (GObject *object)
   if (self->project && self->changed_id)
     g_clear_signal_handler (&self->changed_id, self->project);
   g_clear_object (&self->project);
+  /* The template's root is a bound child and AdwBin's child: let the
+   * bin drop it first, or its dispose unparents it a second time. */
+  adw_bin_set_child (ADW_BIN (self), NULL);
   gtk_widget_dispose_template (GTK_WIDGET (self), WEFT_TYPE_MODEL_PAGE);
   g_clear_pointer (&self->insp, weft_inspection_free);
   g_clear_pointer (&self->spec, weft_spec_free);

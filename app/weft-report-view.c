@@ -217,6 +217,12 @@ weft_report_view_dispose (GObject *object)
 {
   WeftReportView *self = WEFT_REPORT_VIEW (object);
 
+  /* The template's root is a bound child and AdwBin's child: let the
+
+   * bin drop it first, or its dispose unparents it a second time. */
+
+  adw_bin_set_child (ADW_BIN (self), NULL);
+
   gtk_widget_dispose_template (GTK_WIDGET (self), WEFT_TYPE_REPORT_VIEW);
   g_clear_object (&self->rows);
   g_clear_pointer (&self->files, g_ptr_array_unref);

@@ -12,7 +12,7 @@ G_BEGIN_DECLS
 
 #define WEFT_TYPE_SAMPLE_CARD (weft_sample_card_get_type ())
 
-G_DECLARE_FINAL_TYPE (WeftSampleCard, weft_sample_card, WEFT, SAMPLE_CARD, AdwBin)
+G_DECLARE_FINAL_TYPE (WeftSampleCard, weft_sample_card, WEFT, SAMPLE_CARD, GtkWidget)
 
 GtkWidget      *weft_sample_card_new      (WeftSampleLoader *loader,
                                            WeftAudioPlayer  *player);

@@ -47,6 +47,7 @@ struct _WeftSampleItem
   GBytes            *envelope;
   int                shown;      /* atomic */
   gboolean           broken;
+  const WeftIssue   *issue;      /* borrowed from the dataset */
 };
 
 G_DEFINE_FINAL_TYPE (WeftSampleItem, weft_sample_item, G_TYPE_OBJECT)
@@ -151,6 +152,14 @@ weft_sample_item_set_envelope (WeftSampleItem *self,
 }
 
 gboolean weft_sample_item_get_broken (WeftSampleItem *self) { return self->broken; }
+const WeftIssue *weft_sample_item_get_issue (WeftSampleItem *self) { return self->issue; }
+
+void
+_weft_sample_item_set_issue (WeftSampleItem  *self,
+                             const WeftIssue *issue)
+{
+  self->issue = issue;
+}
 
 void
 weft_sample_item_set_broken (WeftSampleItem *self,

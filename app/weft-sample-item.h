@@ -50,6 +50,11 @@ gboolean        weft_sample_item_get_broken    (WeftSampleItem    *self);
 void            weft_sample_item_set_broken    (WeftSampleItem    *self,
                                                 gboolean           broken);
 
+/* The first problem the dataset's reader found in the item's row (a
+ * missing file, say), or NULL; set by the page when it makes the item. */
+const WeftIssue *weft_sample_item_get_issue    (WeftSampleItem    *self);
+void            _weft_sample_item_set_issue    (WeftSampleItem    *self,
+                                                const WeftIssue   *issue);
 /* How many cards show the item now; workers skip items nobody shows. */
 void            _weft_sample_item_shown        (WeftSampleItem    *self,
                                                 gboolean           shown);

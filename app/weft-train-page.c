@@ -1387,6 +1387,9 @@ weft_train_page_dispose (GObject *object)
   g_clear_pointer (&self->features, weft_features_free);
   g_clear_pointer (&self->template_names, g_strfreev);
   g_clear_pointer (&self->overlay, g_hash_table_unref);
+  /* The template's root is a bound child and AdwBin's child: let the
+   * bin drop it first, or its dispose unparents it a second time. */
+  adw_bin_set_child (ADW_BIN (self), NULL);
   gtk_widget_dispose_template (GTK_WIDGET (self), WEFT_TYPE_TRAIN_PAGE);
 
   G_OBJECT_CLASS (weft_train_page_parent_class)->dispose (object);

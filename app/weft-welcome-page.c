@@ -113,6 +113,9 @@ weft_welcome_page_reload_recent (WeftWelcomePage *self)
 static void
 weft_welcome_page_dispose (GObject *object)
 {
+  /* The template's root is a bound child and AdwBin's child: let the
+   * bin drop it first, or its dispose unparents it a second time. */
+  adw_bin_set_child (ADW_BIN (object), NULL);
   gtk_widget_dispose_template (GTK_WIDGET (object), WEFT_TYPE_WELCOME_PAGE);
 
   G_OBJECT_CLASS (weft_welcome_page_parent_class)->dispose (object);

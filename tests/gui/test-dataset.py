@@ -126,6 +126,19 @@ def main():
                         f"Play sound of {match['id']}", role="push button", timeout=30)
             weft.screenshot("played")
 
+            # Space plays the focused card: a click on its picture selects
+            # and focuses the card, then Space starts and stops the clip.
+            card = checks.step("click the card's picture", weft.click_at,
+                               weft.find(card_name(match)), 30)
+            if card is not None:
+                time.sleep(0.3)
+                checks.step("Space", weft.key, "space")
+                checks.step("Space started the clip (the button says Stop)", weft.find,
+                            f"Stop sound of {match['id']}", role="push button", timeout=10)
+                checks.step("Space again", weft.key, "space")
+                checks.step("Space stopped it (the button says Play)", weft.find,
+                            f"Play sound of {match['id']}", role="push button", timeout=10)
+
         # Side panel: statistics.
         checks.step("show the statistics", weft.click, "Statistics", role="push button")
         weft.screenshot("statistics")
@@ -181,6 +194,10 @@ def main():
                 checks.step("the truncated image's card is marked broken", weft.find,
                             "Sample cut: half of a picture, label Animals, "
                             "could not be decoded", timeout=30)
+                # A kept row whose file is missing says so on its card.
+                checks.step("the missing image's card names its problem", weft.find,
+                            "Sample lost: a cat that went missing, label Animals, "
+                            "problem: row 4: images/cat.png is missing", timeout=10)
                 checks.step("each problem has a Show in Files button", weft.find,
                             f"Show in Files: {missing[0]}" if missing else "Show in Files",
                             role="push button")

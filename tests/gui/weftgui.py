@@ -110,7 +110,7 @@ class Weft:
         if not build_dir:
             raise WeftError("WEFT_BUILD_DIR is not set (meson test sets it)")
         self.build_dir = os.path.abspath(build_dir)
-        self.binary = os.path.join(self.build_dir, "app", "weft")
+        self.binary = os.environ.get("WEFT_TEST_BINARY") or os.path.join(self.build_dir, "app", "weft")
         self.schema_dir = os.path.join(self.build_dir, "resources")
         shots = os.environ.get("WEFT_SCREENSHOT_DIR",
                                os.path.join(self.build_dir, "tests", "gui", "screenshots"))
@@ -401,6 +401,19 @@ class Weft:
     def activate_window_action(self, action, name=None):
         """Runs a GAction that the window exposes over AT-SPI (win.*, window.*)."""
         do_action(self.frame(name), action)
+
+    def click_at(self, node, dy=None):
+        """Clicks the pointer on NODE (on its centre, or DY pixels below its
+        top): what a person does to focus or select a thing that has no
+        AT-SPI action, like a grid cell. Without a window manager every
+        window sits at (0, 0), so the window coordinates GTK reports are
+        the screen's."""
+        box = Atspi.Component.get_extents(node, Atspi.CoordType.WINDOW)
+        if box.width <= 0 or box.height <= 0:
+            raise WeftError(f"{node.roleName} '{node.name}' has no extents")
+        rawinput.click(box.x + box.width // 2,
+                       box.y + (box.height // 2 if dy is None else dy))
+        return node
 
     def key(self, combo):
         """Presses a key combination like '<Control>q' in the focused window."""
