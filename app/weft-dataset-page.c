@@ -216,9 +216,22 @@ weft_dataset_page_update_count (WeftDatasetPage *self)
 static void
 weft_dataset_page_filter_changed (WeftDatasetPage *self)
 {
+  guint label = gtk_drop_down_get_selected (self->label_dropdown);
+  guint split = gtk_drop_down_get_selected (self->split_dropdown);
+  guint missing = gtk_drop_down_get_selected (self->missing_dropdown);
+  gboolean everything = (label == 0 || label == GTK_INVALID_LIST_POSITION) &&
+                        (split == 0 || split == GTK_INVALID_LIST_POSITION) &&
+                        (missing == 0 || missing == GTK_INVALID_LIST_POSITION) &&
+                        self->search == NULL;
+
   if (self->shared == NULL)
     return;
-  gtk_filter_changed (GTK_FILTER (self->filter), GTK_FILTER_CHANGE_DIFFERENT);
+  /* Without a filter function the model passes its items through: no
+   * bitset of 70,000 matches to look positions up in while scrolling. */
+  if (everything)
+    gtk_custom_filter_set_filter_func (self->filter, NULL, NULL, NULL);
+  else
+    gtk_custom_filter_set_filter_func (self->filter, weft_dataset_page_match, self, NULL);
 }
 
 static void
@@ -780,6 +793,11 @@ weft_dataset_page_bench_after_paint (GdkFrameClock   *clock,
   else if (self->bench_scrolling)
     {
       g_array_append_val (self->bench_frames, (gint64) { now - self->bench_last });
+      /* WEFT_BENCH_TRACE=1: every frame, to find which ones run late. */
+      if (g_getenv ("WEFT_BENCH_TRACE") != NULL)
+        g_print ("bench: frame %u: interval %.1f ms, work %.1f ms, CPU %.1f ms\n",
+                 self->bench_frames->len, (now - self->bench_last) / 1000.0,
+                 (now - self->bench_paint_start) / 1000.0, (cpu - self->bench_last_cpu) / 1000.0);
       g_array_append_val (self->bench_work, (gint64) { now - self->bench_paint_start });
       g_array_append_val (self->bench_cpu, (gint64) { cpu - self->bench_last_cpu });
     }

@@ -54,7 +54,7 @@ struct _WeftSampleCard
   WeftSampleLoader *loader;
   WeftAudioPlayer  *player;
   WeftSampleItem   *item;
-  GSignalGroup     *item_signals;
+  guint             accessible_dirty : 1;
 };
 
 G_DEFINE_FINAL_TYPE (WeftSampleCard, weft_sample_card, GTK_TYPE_WIDGET)
@@ -406,6 +406,8 @@ weft_sample_card_snapshot_waveform (WeftSampleCard        *self,
   GBytes *envelope = weft_sample_item_get_envelope (self->item);
   float mid = box->origin.y + box->size.height / 2, half = box->size.height / 2;
   const float *env;
+  GdkRGBA bar;
+  cairo_t *cr;
   float step;
   gsize size;
 
@@ -422,18 +424,22 @@ weft_sample_card_snapshot_waveform (WeftSampleCard        *self,
   env = g_bytes_get_data (envelope, &size);
   if (size < 2 * WEFT_SAMPLE_ENVELOPE_BINS * sizeof (float))
     return;
+
+  /* One path for all the bars: a node per bar was 48 fills per card. */
+  cr = gtk_snapshot_append_cairo (snapshot, box);
   step = box->size.width / WEFT_SAMPLE_ENVELOPE_BINS;
   for (guint b = 0; b < WEFT_SAMPLE_ENVELOPE_BINS; b++)
     {
       float lo = CLAMP (env[2 * b], -1.0f, 0.0f), hi = CLAMP (env[2 * b + 1], 0.0f, 1.0f);
       float top = mid - hi * half, bottom = mid - lo * half;
-      GdkRGBA bar = weft_rgba_with_alpha (*fg, 0.75f);
 
-      gtk_snapshot_append_color (snapshot, &bar,
-                                 &GRAPHENE_RECT_INIT (box->origin.x + b * step + 0.5f, top,
-                                                      MAX (1.0f, step - 1.0f),
-                                                      MAX (1.0f, bottom - top)));
+      cairo_rectangle (cr, box->origin.x + b * step + 0.5f, top,
+                       MAX (1.0f, step - 1.0f), MAX (1.0f, bottom - top));
     }
+  bar = weft_rgba_with_alpha (*fg, 0.75f);
+  gdk_cairo_set_source_rgba (cr, &bar);
+  cairo_fill (cr);
+  cairo_destroy (cr);
 }
 
 static void
@@ -486,32 +492,44 @@ weft_sample_card_snapshot (GtkWidget   *widget,
 
 /* ---- State ---- */
 
-static void
+/* Shows whether the card's clip plays; TRUE if that changed. No tooltip
+ * is set here: changing one asks the X server where the pointer is, a
+ * round trip per card that made fast scrolling stutter. */
+static gboolean
 weft_sample_card_update_play (WeftSampleCard *self)
 {
   gboolean playing = self->item != NULL && self->player != NULL &&
                      weft_audio_player_get_playing (self->player) == self->item;
-  g_autofree char *name = NULL;
-  const char *id = self->item ? weft_sample_item_get_id (self->item) : "";
 
-  /* No tooltip is set here: changing one asks the X server where the
-   * pointer is, a round trip per card that made fast scrolling stutter.
-   * The button has one fixed tooltip. */
-  if (playing != self->playing)
-    {
-      gtk_button_set_icon_name (GTK_BUTTON (self->play_button),
-                                playing ? "media-playback-stop-symbolic"
-                                        : "media-playback-start-symbolic");
-      if (playing)
-        gtk_widget_add_css_class (self->play_button, "accent");
-      else
-        gtk_widget_remove_css_class (self->play_button, "accent");
-      self->playing = playing;
-    }
-  name = playing ? g_strdup_printf (_("Stop sound of %s"), id)
-                 : g_strdup_printf (_("Play sound of %s"), id);
+  if (playing == self->playing)
+    return FALSE;
+  gtk_button_set_icon_name (GTK_BUTTON (self->play_button),
+                            playing ? "media-playback-stop-symbolic"
+                                    : "media-playback-start-symbolic");
+  if (playing)
+    gtk_widget_add_css_class (self->play_button, "accent");
+  else
+    gtk_widget_remove_css_class (self->play_button, "accent");
+  self->playing = playing;
+  return TRUE;
+}
+
+static void
+weft_sample_card_update_play_name (WeftSampleCard *self)
+{
+  const char *id = self->item ? weft_sample_item_get_id (self->item) : "";
+  g_autofree char *name = self->playing ? g_strdup_printf (_("Stop sound of %s"), id)
+                                        : g_strdup_printf (_("Play sound of %s"), id);
+
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->play_button),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, name, -1);
+}
+
+static void
+weft_sample_card_player_changed (WeftSampleCard *self)
+{
+  if (weft_sample_card_update_play (self))
+    weft_sample_card_update_play_name (self);
 }
 
 static void
@@ -539,10 +557,73 @@ weft_sample_card_update_accessible (WeftSampleCard *self)
                                   name->str, -1);
 }
 
-static void
-weft_sample_card_broken_changed (WeftSampleCard *self)
+/* Accessible names are set a moment after binding stops. Setting them is
+ * the dearest part of a bind (each is announced on the accessibility bus),
+ * and while the grid is dragged a card is bound again every frame: only
+ * the names of the cards the drag stops on matter. A steady stream of
+ * binds still flushes them every WEFT_SAMPLE_CARD_NAME_MAX_MS. */
+#define WEFT_SAMPLE_CARD_NAME_DELAY_MS 60
+#define WEFT_SAMPLE_CARD_NAME_MAX_MS   500
+
+static GPtrArray *weft_sample_card_unnamed;      /* WeftSampleCard*, unowned */
+static guint      weft_sample_card_name_source;
+static gint64     weft_sample_card_name_since;
+
+static gboolean
+weft_sample_card_flush_names (gpointer data)
 {
-  weft_sample_card_update_accessible (self);
+  for (guint i = 0; i < weft_sample_card_unnamed->len; i++)
+    {
+      WeftSampleCard *card = g_ptr_array_index (weft_sample_card_unnamed, i);
+
+      card->accessible_dirty = FALSE;
+      if (card->item != NULL)
+        {
+          weft_sample_card_update_accessible (card);
+          weft_sample_card_update_play_name (card);
+        }
+    }
+  g_ptr_array_set_size (weft_sample_card_unnamed, 0);
+  weft_sample_card_name_source = 0;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+weft_sample_card_queue_accessible (WeftSampleCard *self)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (weft_sample_card_unnamed == NULL)
+    weft_sample_card_unnamed = g_ptr_array_new ();
+  if (!self->accessible_dirty)
+    {
+      g_ptr_array_add (weft_sample_card_unnamed, self);
+      self->accessible_dirty = TRUE;
+    }
+  if (weft_sample_card_name_source == 0)
+    weft_sample_card_name_since = now;
+  else if (now - weft_sample_card_name_since < WEFT_SAMPLE_CARD_NAME_MAX_MS * 1000)
+    g_clear_handle_id (&weft_sample_card_name_source, g_source_remove);
+  if (weft_sample_card_name_source == 0)
+    {
+      weft_sample_card_name_source = g_timeout_add (WEFT_SAMPLE_CARD_NAME_DELAY_MS,
+                                                    weft_sample_card_flush_names, NULL);
+      g_source_set_name_by_id (weft_sample_card_name_source, "[weft] card names");
+    }
+}
+
+/* The item's thumbnail, envelope or broken flag changed (a watch, not
+ * notify handlers: connecting and disconnecting those on every bind cost
+ * more than the rest of the bind). */
+static void
+weft_sample_card_item_changed (WeftSampleItem *item,
+                               gboolean        state,
+                               gpointer        data)
+{
+  WeftSampleCard *self = data;
+
+  if (state)
+    weft_sample_card_queue_accessible (self);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
@@ -562,6 +643,15 @@ weft_sample_card_query_tooltip (GtkWidget  *widget,
   if (self->item == NULL || self->id_layout == NULL || keyboard)
     return FALSE;
   weft_sample_card_boxes (self, &b);
+
+  /* The play button's own (a tooltip set on each new button asked the X
+   * server where the pointer was: a round trip per card). */
+  if (self->has_audio && graphene_rect_contains_point (&b.audio, &p) &&
+      x < gtk_widget_get_width (self->play_button))
+    {
+      gtk_tooltip_set_text (tooltip, _("Play or stop the sound (Space)"));
+      return TRUE;
+    }
 
   if (graphene_rect_contains_point (&b.thumb, &p) && weft_sample_item_get_issue (self->item))
     {
@@ -616,8 +706,11 @@ weft_sample_card_set_item (WeftSampleCard *self,
       if (self->loader != NULL && !_weft_sample_item_is_shown (self->item))
         weft_sample_loader_cancel (self->loader, self->item);
     }
+  if (self->item != NULL)
+    _weft_sample_item_unwatch (self->item, self);
   g_set_object (&self->item, item);
-  g_signal_group_set_target (self->item_signals, item);
+  if (item != NULL)
+    _weft_sample_item_watch (item, weft_sample_card_item_changed, self);
   gtk_widget_queue_draw (GTK_WIDGET (self));
   if (item == NULL)
     return;
@@ -629,8 +722,8 @@ weft_sample_card_set_item (WeftSampleCard *self,
   self->has_audio = weft_sample_item_get_audio_path (item) != NULL;
   gtk_widget_set_visible (self->play_button, self->has_audio);
   weft_sample_card_update_texts (self);
-  weft_sample_card_update_accessible (self);
   weft_sample_card_update_play (self);
+  weft_sample_card_queue_accessible (self);
 
   if (self->loader != NULL)
     weft_sample_loader_request (self->loader, item);
@@ -653,11 +746,15 @@ weft_sample_card_dispose (GObject *object)
   WeftSampleCard *self = WEFT_SAMPLE_CARD (object);
 
   weft_sample_card_set_item (self, NULL);
+  if (self->accessible_dirty)
+    {
+      g_ptr_array_remove_fast (weft_sample_card_unnamed, self);
+      self->accessible_dirty = FALSE;
+    }
   if (self->player != NULL)
     g_signal_handlers_disconnect_by_data (self->player, self);
   g_clear_object (&self->player);
   g_clear_object (&self->loader);
-  g_clear_object (&self->item_signals);
   g_clear_pointer (&self->play_button, gtk_widget_unparent);
   g_clear_object (&self->id_layout);
   g_clear_object (&self->caption_layout);
@@ -694,18 +791,10 @@ weft_sample_card_init (WeftSampleCard *self)
 
   self->play_button = gtk_button_new_from_icon_name ("media-playback-start-symbolic");
   gtk_actionable_set_action_name (GTK_ACTIONABLE (self->play_button), "card.toggle-play");
-  gtk_widget_set_tooltip_text (self->play_button, _("Play or stop the sound (Space)"));
   gtk_widget_add_css_class (self->play_button, "flat");
   gtk_widget_add_css_class (self->play_button, "circular");
   gtk_widget_set_parent (self->play_button, GTK_WIDGET (self));
 
-  self->item_signals = g_signal_group_new (WEFT_TYPE_SAMPLE_ITEM);
-  g_signal_group_connect_swapped (self->item_signals, "notify::thumbnail",
-                                  G_CALLBACK (gtk_widget_queue_draw), self);
-  g_signal_group_connect_swapped (self->item_signals, "notify::envelope",
-                                  G_CALLBACK (gtk_widget_queue_draw), self);
-  g_signal_group_connect_swapped (self->item_signals, "notify::broken",
-                                  G_CALLBACK (weft_sample_card_broken_changed), self);
 }
 
 GtkWidget *
@@ -718,7 +807,7 @@ weft_sample_card_new (WeftSampleLoader *loader,
   self->player = player ? g_object_ref (player) : NULL;
   if (player != NULL)
     g_signal_connect_object (player, "notify::playing",
-                             G_CALLBACK (weft_sample_card_update_play), self,
+                             G_CALLBACK (weft_sample_card_player_changed), self,
                              G_CONNECT_SWAPPED);
   return GTK_WIDGET (self);
 }

@@ -48,6 +48,8 @@ struct _WeftSampleItem
   int                shown;      /* atomic */
   gboolean           broken;
   const WeftIssue   *issue;      /* borrowed from the dataset */
+  WeftSampleItemWatch watch;     /* the card showing the item */
+  gpointer           watch_data;
 };
 
 G_DEFINE_FINAL_TYPE (WeftSampleItem, weft_sample_item, G_TYPE_OBJECT)
@@ -96,11 +98,20 @@ int weft_sample_item_get_split (WeftSampleItem *self) { return self->sample->spl
 const char *
 weft_sample_item_get_split_name (WeftSampleItem *self)
 {
+  /* Translated once: a card asks on every bind. */
+  static const char *names[3];
+
+  if (g_once_init_enter (&names[0]))
+    {
+      names[1] = _("Validation");
+      names[2] = _("Test");
+      g_once_init_leave (&names[0], _("Train"));
+    }
   switch (self->sample->split)
     {
-    case WEFT_SPLIT_TRAIN:      return _("Train");
-    case WEFT_SPLIT_VALIDATION: return _("Validation");
-    case WEFT_SPLIT_TEST:       return _("Test");
+    case WEFT_SPLIT_TRAIN:      return names[0];
+    case WEFT_SPLIT_VALIDATION: return names[1];
+    case WEFT_SPLIT_TEST:       return names[2];
     default:                    return NULL;
     }
 }
@@ -126,6 +137,34 @@ weft_sample_item_dup_short_text (WeftSampleItem *self)
 
 GdkPaintable *weft_sample_item_get_thumbnail (WeftSampleItem *self) { return self->thumbnail; }
 
+static void
+weft_sample_item_changed (WeftSampleItem *self,
+                          gboolean        state)
+{
+  if (self->watch != NULL)
+    self->watch (self, state, self->watch_data);
+}
+
+void
+_weft_sample_item_watch (WeftSampleItem      *self,
+                         WeftSampleItemWatch  watch,
+                         gpointer             data)
+{
+  self->watch = watch;
+  self->watch_data = data;
+}
+
+void
+_weft_sample_item_unwatch (WeftSampleItem *self,
+                           gpointer        data)
+{
+  if (self->watch_data == data)
+    {
+      self->watch = NULL;
+      self->watch_data = NULL;
+    }
+}
+
 void
 weft_sample_item_set_thumbnail (WeftSampleItem *self,
                                 GdkPaintable   *thumbnail)
@@ -133,7 +172,10 @@ weft_sample_item_set_thumbnail (WeftSampleItem *self,
   g_return_if_fail (WEFT_IS_SAMPLE_ITEM (self));
 
   if (g_set_object (&self->thumbnail, thumbnail))
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_THUMBNAIL]);
+    {
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_THUMBNAIL]);
+      weft_sample_item_changed (self, FALSE);
+    }
 }
 
 GBytes *weft_sample_item_get_envelope (WeftSampleItem *self) { return self->envelope; }
@@ -149,6 +191,7 @@ weft_sample_item_set_envelope (WeftSampleItem *self,
   g_clear_pointer (&self->envelope, g_bytes_unref);
   self->envelope = envelope ? g_bytes_ref (envelope) : NULL;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ENVELOPE]);
+  weft_sample_item_changed (self, FALSE);
 }
 
 gboolean weft_sample_item_get_broken (WeftSampleItem *self) { return self->broken; }
@@ -170,6 +213,7 @@ weft_sample_item_set_broken (WeftSampleItem *self,
     {
       self->broken = broken;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BROKEN]);
+      weft_sample_item_changed (self, TRUE);
     }
 }
 

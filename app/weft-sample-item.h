@@ -55,6 +55,17 @@ void            weft_sample_item_set_broken    (WeftSampleItem    *self,
 const WeftIssue *weft_sample_item_get_issue    (WeftSampleItem    *self);
 void            _weft_sample_item_set_issue    (WeftSampleItem    *self,
                                                 const WeftIssue   *issue);
+/* The card showing the item is called when its thumbnail, envelope or
+ * broken flag change (STATE: the flag); one watcher, the last card bound.
+ * Cheaper per bind than connecting to the notify signals. */
+typedef void  (*WeftSampleItemWatch)            (WeftSampleItem    *item,
+                                                 gboolean           state,
+                                                 gpointer           data);
+void            _weft_sample_item_watch        (WeftSampleItem    *self,
+                                                WeftSampleItemWatch watch,
+                                                gpointer           data);
+void            _weft_sample_item_unwatch      (WeftSampleItem    *self,
+                                                gpointer           data);
 /* How many cards show the item now; workers skip items nobody shows. */
 void            _weft_sample_item_shown        (WeftSampleItem    *self,
                                                 gboolean           shown);

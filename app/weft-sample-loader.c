@@ -5,7 +5,11 @@
  * thumbnails are dropped when they fall out of it. Workers never touch
  * widgets, only build textures and byte arrays. */
 
+#define _GNU_SOURCE   /* SCHED_IDLE */
 #include "weft-config.h"
+
+#include <pthread.h>
+#include <sched.h>
 
 #include <errno.h>
 #include <string.h>
@@ -26,6 +30,10 @@
 #define WEFT_SAMPLE_LOADER_NICE 10
 #define WEFT_SAMPLE_LOADER_LRU 600     /* thumbnails kept; > cards on screen */
 #define WEFT_SAMPLE_ENVELOPE_SECONDS 10.0
+/* A request waits this long before a worker takes it: a card that a fast
+ * drag shows for a frame or two is gone by then, and decoding it would
+ * only have taken CPU from the frames. */
+#define WEFT_SAMPLE_LOADER_SETTLE_US (40 * 1000)
 
 typedef struct
 {
@@ -35,6 +43,7 @@ typedef struct
   guint             generation;   /* loader->generation at request time */
   gboolean          want_image;
   gboolean          want_audio;
+  gint64            requested;    /* monotonic time of the first request */
   /* Results */
   GdkTexture       *texture;
   GBytes           *envelope;
@@ -56,6 +65,7 @@ struct _WeftSampleLoader
                                 is decoded once */
   guint        in_flight;
   guint        generation;
+  guint        settle_source;  /* pumps again when a request settles */
 };
 
 G_DEFINE_FINAL_TYPE (WeftSampleLoader, weft_sample_loader, G_TYPE_OBJECT)
@@ -211,8 +221,18 @@ weft_sample_loader_lower_priority (void)
     return;
   g_private_set (&lowered, GINT_TO_POINTER (1));
 #ifdef __linux__
-  if (setpriority (PRIO_PROCESS, 0, WEFT_SAMPLE_LOADER_NICE) != 0)
-    g_debug ("Could not lower the thumbnail workers' priority: %s", g_strerror (errno));
+  {
+    /* SCHED_IDLE: the worker runs only on a CPU nothing else wants, and
+     * gives way at once when the main thread wakes (a nice value still
+     * left it a share that showed as late frames while scrolling). The
+     * sound decoder's threads inherit it. */
+    struct sched_param param = { 0 };
+
+    if (pthread_setschedparam (pthread_self (), SCHED_IDLE, &param) == 0)
+      return;
+    if (setpriority (PRIO_PROCESS, 0, WEFT_SAMPLE_LOADER_NICE) != 0)
+      g_debug ("Could not lower the thumbnail workers' priority: %s", g_strerror (errno));
+  }
 #endif
 }
 
@@ -290,17 +310,49 @@ weft_sample_loader_work (gpointer data,
  * WEFT_SAMPLE_LOADER_IN_FLIGHT are there. A plain queue on this side
  * keeps each request O(1) however fast the grid is scrolled (a sorted
  * pool queue grew by a screenful per frame and was sorted on every push). */
+static gboolean
+weft_sample_loader_settled (gpointer data)
+{
+  WeftSampleLoader *self = data;
+
+  self->settle_source = 0;
+  weft_sample_loader_pump (self);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 weft_sample_loader_pump (WeftSampleLoader *self)
 {
-  while (self->in_flight < WEFT_SAMPLE_LOADER_IN_FLIGHT && self->waiting.length > 0)
-    {
-      WeftSampleJob *job = g_queue_pop_head (&self->waiting);
+  gint64 now = g_get_monotonic_time ();
+  GList *link = self->waiting.head;
 
-      job->link = NULL;
-      job->loader = g_object_ref (self);
-      self->in_flight++;
-      g_thread_pool_push (self->pool, job, NULL);
+  while (self->in_flight < WEFT_SAMPLE_LOADER_IN_FLIGHT && link != NULL)
+    {
+      WeftSampleJob *job = link->data;
+      GList *next = link->next;
+
+      /* The newest request that has settled; newer ones wait their turn. */
+      if (now - job->requested >= WEFT_SAMPLE_LOADER_SETTLE_US)
+        {
+          g_queue_delete_link (&self->waiting, link);
+          job->link = NULL;
+          job->loader = g_object_ref (self);
+          self->in_flight++;
+          g_thread_pool_push (self->pool, job, NULL);
+        }
+      link = next;
+    }
+
+  /* The oldest request (at the tail) settles first. */
+  if (self->in_flight < WEFT_SAMPLE_LOADER_IN_FLIGHT && self->waiting.length > 0 &&
+      self->settle_source == 0)
+    {
+      WeftSampleJob *oldest = self->waiting.tail->data;
+      gint64 wait = oldest->requested + WEFT_SAMPLE_LOADER_SETTLE_US - now;
+
+      self->settle_source = g_timeout_add (MAX (1, (wait + 999) / 1000),
+                                           weft_sample_loader_settled, self);
+      g_source_set_name_by_id (self->settle_source, "[weft] thumbnail requests settle");
     }
 }
 
@@ -382,6 +434,7 @@ weft_sample_loader_request (WeftSampleLoader *self,
   job->generation = self->generation;
   job->want_image = want_image;
   job->want_audio = want_audio;
+  job->requested = g_get_monotonic_time ();
   g_queue_push_head (&self->waiting, job);
   job->link = self->waiting.head;
   g_hash_table_insert (self->pending, item, job);
@@ -413,6 +466,7 @@ weft_sample_loader_clear (WeftSampleLoader *self)
   g_return_if_fail (WEFT_IS_SAMPLE_LOADER (self));
 
   self->generation++;
+  g_clear_handle_id (&self->settle_source, g_source_remove);
   g_hash_table_remove_all (self->pending);
   g_queue_clear_full (&self->waiting, (GDestroyNotify) weft_sample_job_free);
   g_hash_table_remove_all (self->lru_links);

@@ -28,6 +28,14 @@ weft_get_u32 (const guint8 *p)
   return GUINT32_FROM_LE (v);
 }
 
+static inline guint16
+weft_get_u16 (const guint8 *p)
+{
+  guint16 v;
+  memcpy (&v, p, 2);
+  return GUINT16_FROM_LE (v);
+}
+
 static inline guint64
 weft_get_u64 (const guint8 *p)
 {

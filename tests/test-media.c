@@ -740,6 +740,39 @@ put_le (guint8 *p, guint32 v, int bytes)
     p[i] = v >> (8 * i);
 }
 
+/* Durations from the WAV header: a LIST chunk before the data is skipped,
+ * and a data chunk whose header claims more than the file holds counts
+ * what is there. (Other formats go through GStreamer: /media/audio/formats.) */
+static void
+test_audio_probe_wav_header (void)
+{
+  guint8 h[44 + 12] = { 'R', 'I', 'F', 'F', 0, 0, 0, 0, 'W', 'A', 'V', 'E',
+                        'f', 'm', 't', ' ', 16, 0, 0, 0, 1, 0, 1, 0 };
+  g_autofree guint8 *file = NULL;
+  g_autofree char *path = fixture ("listed.wav");
+  const gsize claimed = 2 * 16000 * 2, present = 16000 * 2;
+  double seconds = 0;
+  GError *error = NULL;
+
+  put_le (h + 24, 16000, 4);
+  put_le (h + 28, 32000, 4);
+  put_le (h + 32, 2, 2);
+  put_le (h + 34, 16, 2);
+  memcpy (h + 36, "LIST", 4);
+  put_le (h + 40, 4, 4);
+  memcpy (h + 44, "INFO", 4);
+  memcpy (h + 48, "data", 4);
+  put_le (h + 52, claimed, 4);
+  put_le (h + 4, sizeof h - 8 + claimed, 4);
+  file = g_malloc0 (sizeof h + present);
+  memcpy (file, h, sizeof h);
+  write_bytes (path, file, sizeof h + present);
+
+  g_assert_true (weft_audio_probe (path, &seconds, &error));
+  g_assert_no_error (error);
+  g_assert_cmpfloat (fabs (seconds - 1.0), <, 1e-9);
+}
+
 static void
 test_audio_two_hours (void)
 {
@@ -1011,6 +1044,7 @@ main (int argc, char **argv)
   g_test_add_func ("/media/audio/max-seconds", test_audio_max_seconds);
   g_test_add_func ("/media/audio/bad-files", test_audio_bad_files);
   g_test_add_func ("/media/audio/two-hours-truncated", test_audio_two_hours);
+  g_test_add_func ("/media/audio/probe-wav-header", test_audio_probe_wav_header);
   g_test_add_func ("/media/audio/threads", test_audio_threads);
   g_test_add_func ("/media/audio/log-mel-silence-padding", test_log_mel_silence_and_padding);
   g_test_add_func ("/media/audio/log-mel-numpy", test_log_mel_numpy);

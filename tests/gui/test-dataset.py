@@ -141,6 +141,17 @@ def main():
 
         # Side panel: statistics.
         checks.step("show the statistics", weft.click, "Statistics", role="push button")
+        # Sound durations are measured on a worker; the chart's description
+        # says what it shows (every Emoji clip is about a second long).
+        stats = weft.find("Dataset statistics")
+        durations = checks.step(
+            "the statistics give the sound durations", weft.wait_until,
+            lambda: stats.description if "Shortest" in stats.description else None,
+            "the sound durations", 30)
+        print(f"#      statistics: {durations}")
+        if durations:
+            checks.ok("300 samples" in durations and "longest" in durations,
+                      f"they cover the sample ({durations!r})")
         weft.screenshot("statistics")
         checks.step("the Emoji sample has no problems", weft.click, "Validation Report",
                     role="push button")
