@@ -84,30 +84,13 @@ weft_sample_job_free (WeftSampleJob *job)
 static GBytes *
 weft_sample_loader_decode_envelope (const char *path)
 {
-  g_autoptr(GError) error = NULL;
-  g_autofree float *pcm = NULL;
-  float *env;
-  gsize n = 0;
-  gboolean truncated = FALSE;
+  float *env = g_new0 (float, 2 * WEFT_SAMPLE_ENVELOPE_BINS);
 
-  pcm = weft_audio_decode (path, WEFT_SAMPLE_ENVELOPE_SECONDS, &n, &truncated, &error);
-  if (pcm == NULL)
-    return NULL;
-
-  env = g_new0 (float, 2 * WEFT_SAMPLE_ENVELOPE_BINS);
-  for (guint b = 0; b < WEFT_SAMPLE_ENVELOPE_BINS && n > 0; b++)
+  if (!weft_audio_envelope (path, WEFT_SAMPLE_ENVELOPE_SECONDS, WEFT_SAMPLE_ENVELOPE_BINS,
+                            env, NULL))
     {
-      gsize lo = b * n / WEFT_SAMPLE_ENVELOPE_BINS;
-      gsize hi = MAX (lo + 1, (b + 1) * n / WEFT_SAMPLE_ENVELOPE_BINS);
-      float mn = 0, mx = 0;
-
-      for (gsize i = lo; i < hi && i < n; i++)
-        {
-          mn = MIN (mn, pcm[i]);
-          mx = MAX (mx, pcm[i]);
-        }
-      env[2 * b] = mn;
-      env[2 * b + 1] = mx;
+      g_free (env);
+      return NULL;
     }
   return g_bytes_new_take (env, 2 * WEFT_SAMPLE_ENVELOPE_BINS * sizeof (float));
 }

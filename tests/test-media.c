@@ -773,6 +773,65 @@ test_audio_probe_wav_header (void)
   g_assert_cmpfloat (fabs (seconds - 1.0), <, 1e-9);
 }
 
+/* weft_audio_envelope reads PCM and float WAV files itself: its outline
+ * must match the one of the decoded (16 kHz mono) signal, for every
+ * sample format and a stereo file; a mu-law WAV goes through GStreamer. */
+static void
+test_audio_envelope (void)
+{
+  struct { const char *name; int rate, channels; const char *enc; } cases[] = {
+    { "env-s16.wav", 16000, 1, "wavenc" },
+    { "env-s16-stereo.wav", 44100, 2, "wavenc" },
+    { "env-u8.wav", 16000, 1, "audio/x-raw,format=U8 ! wavenc" },
+    { "env-s24.wav", 22050, 1, "audio/x-raw,format=S24LE ! wavenc" },
+    { "env-s32.wav", 16000, 1, "audio/x-raw,format=S32LE ! wavenc" },
+    { "env-f32.wav", 16000, 1, "audio/x-raw,format=F32LE ! wavenc" },
+    { "env-mulaw.wav", 16000, 1, "mulawenc ! wavenc" },
+  };
+  enum { BINS = 16 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = write_sine (cases[i].name, cases[i].rate, cases[i].channels,
+                                          cases[i].enc);
+      float env[2 * BINS], want[2 * BINS];
+      GError *error = NULL;
+      gsize n = 0;
+      g_autofree float *x = decode_ok (path, 0, &n, NULL);
+
+      g_assert_true (weft_audio_envelope (path, 0, BINS, env, &error));
+      g_assert_no_error (error);
+      /* The PCM and float files are read without GStreamer. */
+      g_assert_true (_weft_audio_envelope_from_wav (path, 0, BINS, want) ==
+                     (strstr (cases[i].name, "mulaw") == NULL));
+      for (guint b = 0; b < BINS; b++)
+        {
+          want[2 * b] = want[2 * b + 1] = 0;
+          for (gsize k = b * n / BINS; k < (b + 1) * n / BINS; k++)
+            {
+              want[2 * b] = MIN (want[2 * b], x[k]);
+              want[2 * b + 1] = MAX (want[2 * b + 1], x[k]);
+            }
+          /* A 440 Hz sine at half volume: every slice spans about ±0.5,
+           * whatever the rate it is read at (mu-law is coarser). */
+          if (fabsf (env[2 * b] - want[2 * b]) > 0.03f ||
+              fabsf (env[2 * b + 1] - want[2 * b + 1]) > 0.03f)
+            g_error ("%s: slice %u is [%.4f, %.4f], decoded [%.4f, %.4f]", cases[i].name, b,
+                     env[2 * b], env[2 * b + 1], want[2 * b], want[2 * b + 1]);
+        }
+      g_assert_cmpfloat (env[2 * (BINS / 2) + 1], >, 0.45f);
+    }
+
+  /* The first half second only: a 1 s clip's outline over 0.5 s. */
+  {
+    g_autofree char *path = write_sine ("env-half.wav", 16000, 1, "wavenc");
+    float env[2 * BINS];
+
+    g_assert_true (weft_audio_envelope (path, 0.5, BINS, env, NULL));
+    g_assert_cmpfloat (env[2 * (BINS - 1) + 1], >, 0.45f);
+  }
+}
+
 static void
 test_audio_two_hours (void)
 {
@@ -1045,6 +1104,7 @@ main (int argc, char **argv)
   g_test_add_func ("/media/audio/bad-files", test_audio_bad_files);
   g_test_add_func ("/media/audio/two-hours-truncated", test_audio_two_hours);
   g_test_add_func ("/media/audio/probe-wav-header", test_audio_probe_wav_header);
+  g_test_add_func ("/media/audio/envelope", test_audio_envelope);
   g_test_add_func ("/media/audio/threads", test_audio_threads);
   g_test_add_func ("/media/audio/log-mel-silence-padding", test_log_mel_silence_and_padding);
   g_test_add_func ("/media/audio/log-mel-numpy", test_log_mel_numpy);

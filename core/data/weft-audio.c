@@ -546,60 +546,193 @@ weft_audio_decode (const char *path, double max_seconds, gsize *n_samples,
   return out;
 }
 
-/* The duration of a plain RIFF/WAVE file from its header: the data
- * chunk's size over the byte rate, the size capped by what the file holds
- * (a file cut short, or a streamed one with a placeholder size). FALSE for
- * anything else or anything odd, which GStreamer then reads and judges.
- * Some microseconds against a pipeline's milliseconds: the statistics
- * panel measures thousands of clips. */
+/* A plain RIFF/WAVE file read from its header: integer PCM (8, 16, 24
+ * or 32 bits) or 32-bit float, any rate and channel count. Anything else
+ * or anything odd is left to GStreamer, which reads and judges it. */
+typedef struct {
+  guint16 format;           /* 1 integer PCM, 3 float */
+  guint16 channels;
+  guint16 bits;
+  guint16 block_align;
+  guint32 rate;
+  guint32 byte_rate;
+  gint64 data_offset;
+  gint64 data_size;         /* capped by what the file holds: a file cut
+                               short, or a streamed one with a placeholder */
+} WavInfo;
+
 static gboolean
-probe_wav_header (const char *path, double *seconds)
+read_wav_header (FILE *f, WavInfo *w)
 {
   guint8 buf[4096];
-  guint32 byte_rate = 0;
-  gsize pos = 12, got;
-  gint64 file_size;
-  FILE *f = g_fopen (path, "rb");
+  gsize pos = 12, got = fread (buf, 1, sizeof buf, f);
+  gint64 file_size = fseeko (f, 0, SEEK_END) == 0 ? (gint64) ftello (f) : -1;
+  gboolean have_fmt = FALSE;
 
-  if (f == NULL)
-    return FALSE;
-  got = fread (buf, 1, sizeof buf, f);
-  file_size = fseeko (f, 0, SEEK_END) == 0 ? (gint64) ftello (f) : -1;
-  fclose (f);
   if (got < 12 || file_size < 0 || memcmp (buf, "RIFF", 4) != 0 || memcmp (buf + 8, "WAVE", 4) != 0)
     return FALSE;
-
   while (pos + 8 <= got)
     {
       guint32 size = weft_get_u32 (buf + pos + 4);
 
       if (memcmp (buf + pos, "fmt ", 4) == 0)
         {
-          guint16 format, channels, block_align;
-
           if (size < 16 || pos + 8 + 16 > got)
             return FALSE;
-          format = weft_get_u16 (buf + pos + 8);
-          channels = weft_get_u16 (buf + pos + 10);
-          byte_rate = weft_get_u32 (buf + pos + 16);
-          block_align = weft_get_u16 (buf + pos + 20);
-          /* PCM, IEEE float or WAVE_FORMAT_EXTENSIBLE: a constant rate. */
-          if ((format != 1 && format != 3 && format != 0xFFFE) ||
-              channels == 0 || block_align == 0 || byte_rate == 0)
+          w->format = weft_get_u16 (buf + pos + 8);
+          w->channels = weft_get_u16 (buf + pos + 10);
+          w->rate = weft_get_u32 (buf + pos + 12);
+          w->byte_rate = weft_get_u32 (buf + pos + 16);
+          w->block_align = weft_get_u16 (buf + pos + 20);
+          w->bits = weft_get_u16 (buf + pos + 22);
+          have_fmt = (w->format == 1 && (w->bits == 8 || w->bits == 16 || w->bits == 24 ||
+                                         w->bits == 32)) ||
+                     (w->format == 3 && w->bits == 32);
+          if (!have_fmt || w->channels == 0 || w->rate == 0 ||
+              w->block_align != w->channels * (w->bits / 8) ||
+              w->byte_rate != w->rate * w->block_align)
             return FALSE;
         }
       else if (memcmp (buf + pos, "data", 4) == 0)
         {
-          gint64 available = file_size - (gint64) (pos + 8);
-
-          if (byte_rate == 0 || available < 0)
-            return FALSE;
-          *seconds = (double) MIN ((gint64) size, available) / byte_rate;
-          return TRUE;
+          w->data_offset = (gint64) pos + 8;
+          w->data_size = MIN ((gint64) size, file_size - w->data_offset);
+          return have_fmt && w->data_size >= 0;
         }
       pos += 8 + (gsize) size + (size & 1);
     }
   return FALSE;
+}
+
+/* The duration from the header: some microseconds against a pipeline's
+ * milliseconds (the statistics panel measures thousands of clips). */
+static gboolean
+probe_wav_header (const char *path, double *seconds)
+{
+  FILE *f = g_fopen (path, "rb");
+  WavInfo w = { 0 };
+  gboolean ok;
+
+  if (f == NULL)
+    return FALSE;
+  ok = read_wav_header (f, &w);
+  fclose (f);
+  if (ok)
+    *seconds = (double) (w.data_size / w.block_align) / w.rate;
+  return ok;
+}
+
+/* One sample of a WAV frame, as a float in [-1, 1]. */
+static float
+wav_sample (const guint8 *p, const WavInfo *w)
+{
+  switch (w->bits)
+    {
+    case 8:
+      return (p[0] - 128) / 128.0f;
+    case 16:
+      return (gint16) weft_get_u16 (p) / 32768.0f;
+    case 24:
+      return (gint32) ((guint32) p[0] << 8 | (guint32) p[1] << 16 | (guint32) p[2] << 24) /
+             2147483648.0f;
+    default:
+      if (w->format == 3)
+        {
+          guint32 bits = weft_get_u32 (p);
+          float v;
+
+          memcpy (&v, &bits, 4);
+          return isfinite (v) ? CLAMP (v, -1.0f, 1.0f) : 0.0f;
+        }
+      return (gint32) weft_get_u32 (p) / 2147483648.0f;
+    }
+}
+
+/* The envelope of a WAV file read directly (mono mix at its own rate):
+ * the card grid asks for one per card, and a pipeline per clip, with its
+ * streaming threads, took CPU from the frames. */
+gboolean
+_weft_audio_envelope_from_wav (const char *path, double max_seconds, guint bins, float *minmax)
+{
+  FILE *f = g_fopen (path, "rb");
+  WavInfo w = { 0 };
+  g_autofree guint8 *data = NULL;
+  gint64 frames;
+  gsize bytes;
+
+  if (f == NULL)
+    return FALSE;
+  if (!read_wav_header (f, &w) || fseeko (f, w.data_offset, SEEK_SET) != 0)
+    {
+      fclose (f);
+      return FALSE;
+    }
+  frames = w.data_size / w.block_align;
+  if (max_seconds > 0)
+    frames = MIN (frames, (gint64) ceil (max_seconds * w.rate));
+  bytes = (gsize) frames * w.block_align;
+  data = g_malloc (MAX (bytes, 1));
+  if (fread (data, 1, bytes, f) != bytes)
+    {
+      fclose (f);
+      return FALSE;
+    }
+  fclose (f);
+
+  for (guint b = 0; b < bins; b++)
+    {
+      gint64 lo = b * frames / bins, hi = MAX (lo + 1, (b + 1) * frames / bins);
+      float mn = 0, mx = 0;
+
+      for (gint64 i = lo; i < hi && i < frames; i++)
+        {
+          const guint8 *frame = data + i * w.block_align;
+          float v = 0;
+
+          for (guint c = 0; c < w.channels; c++)
+            v += wav_sample (frame + c * (w.bits / 8), &w);
+          v /= w.channels;
+          mn = MIN (mn, v);
+          mx = MAX (mx, v);
+        }
+      minmax[2 * b] = mn;
+      minmax[2 * b + 1] = mx;
+    }
+  return TRUE;
+}
+
+gboolean
+weft_audio_envelope (const char *path, double max_seconds, guint bins, float *minmax,
+                     GError **error)
+{
+  g_autofree float *pcm = NULL;
+  gsize n = 0;
+
+  g_return_val_if_fail (path != NULL && bins > 0 && minmax != NULL, FALSE);
+
+  weft_audio_init ();
+  if (!check_file (path, error))
+    return FALSE;
+  if (_weft_audio_envelope_from_wav (path, max_seconds, bins, minmax))
+    return TRUE;
+
+  pcm = weft_audio_decode (path, max_seconds, &n, NULL, error);
+  if (pcm == NULL)
+    return FALSE;
+  for (guint b = 0; b < bins; b++)
+    {
+      gsize lo = b * n / bins, hi = MAX (lo + 1, (b + 1) * n / bins);
+      float mn = 0, mx = 0;
+
+      for (gsize i = lo; i < hi && i < n; i++)
+        {
+          mn = MIN (mn, pcm[i]);
+          mx = MAX (mx, pcm[i]);
+        }
+      minmax[2 * b] = mn;
+      minmax[2 * b + 1] = mx;
+    }
+  return TRUE;
 }
 
 gboolean

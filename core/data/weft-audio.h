@@ -32,6 +32,16 @@ void weft_audio_init (void);
 float *weft_audio_decode (const char *path, double max_seconds, gsize *n_samples,
                           gboolean *truncated, GError **error);
 
+/* The waveform's outline for drawing: for each of `bins` equal slices of
+ * the first max_seconds (<= 0: all), the lowest and highest sample of the
+ * mono mix, as minmax[2 b], minmax[2 b + 1]. Plain WAV files are read
+ * directly, other formats through weft_audio_decode. */
+gboolean weft_audio_envelope (const char *path, double max_seconds, guint bins, float *minmax,
+                              GError **error);
+/* Its WAV reader alone (for the tests): FALSE for a file it leaves to
+ * GStreamer. */
+gboolean _weft_audio_envelope_from_wav (const char *path, double max_seconds, guint bins,
+                                        float *minmax);
 /* Duration in seconds without decoding everything (header or discoverer). */
 gboolean weft_audio_probe (const char *path, double *seconds, GError **error);
 
