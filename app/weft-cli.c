@@ -134,6 +134,47 @@ align_to_checkpoint (WeftFeatures *f, const WeftCheckpointInfo *info)
       f->vocab_size = g_strv_length (info->vocab);
       g_strfreev (f->vocab);
       f->vocab = g_strdupv (info->vocab);
+      /* The idf must follow the new ids: the checkpoint's own weights when
+       * it has them, else the training rows' in the checkpoint's words. */
+      if (f->idf || info->idf)
+        {
+          g_clear_pointer (&f->idf, g_free);
+          f->idf = g_new (float, MAX (f->vocab_size, 1));
+          if (info->idf && info->idf_size == f->vocab_size)
+            memcpy (f->idf, info->idf, f->vocab_size * sizeof (float));
+          else
+            {
+              int L = f->text.shape.d[0], n_train = 0;
+              g_autofree float *train = g_new (float, (gsize) MAX (f->n_rows, 1) * L);
+              for (int r = 0; r < f->n_rows; r++)
+                if (f->split[r] == WEFT_SPLIT_TRAIN && (f->text.present == NULL || f->text.present[r]))
+                  memcpy (train + (gsize) n_train++ * L, f->text.data + (gsize) r * L, L * sizeof (float));
+              weft_text_idf (train, n_train, L, f->vocab_size, f->idf);
+            }
+        }
+    }
+  /* Sounds standardised with the training set's statistics, not this
+   * dataset's, when the checkpoint carries them. */
+  if (info->audio_mean && f->audio_mean && f->audio_std && f->audio.data && f->audio.shape.n == 2
+      && info->audio_bands == f->audio.shape.d[0]
+      && (memcmp (info->audio_mean, f->audio_mean, info->audio_bands * sizeof (float)) != 0
+          || memcmp (info->audio_std, f->audio_std, info->audio_bands * sizeof (float)) != 0))
+    {
+      int bands = f->audio.shape.d[0], frames = f->audio.shape.d[1];
+      for (int r = 0; r < f->n_rows; r++)
+        {
+          if (f->audio.present && !f->audio.present[r])
+            continue;   /* a missing sound stays zeros */
+          float *m = f->audio.data + (gsize) r * bands * frames;
+          for (int b = 0; b < bands; b++)
+            for (int t = 0; t < frames; t++)
+              {
+                float raw = m[b * frames + t] * f->audio_std[b] + f->audio_mean[b];
+                m[b * frames + t] = (raw - info->audio_mean[b]) / info->audio_std[b];
+              }
+        }
+      memcpy (f->audio_mean, info->audio_mean, bands * sizeof (float));
+      memcpy (f->audio_std, info->audio_std, bands * sizeof (float));
     }
   if (info->classes && f->class_names && f->label)
     {

@@ -4,7 +4,10 @@ template in data/models (and a spec using every other block) is trained for
 one epoch with weft-cli on a copy of the first rows of a committed sample,
 exported with `weft-cli export --pytorch`, run in torch (eval mode) on the
 rows the engine dumped with `--dump-outputs`, and every node's output is
-compared. Also: a damaged checkpoint is refused with a clear message.
+compared. The exported preprocessing (audio_features, bag_of_words,
+tokenize) applied to the raw files gives the features the engine used, on
+the training sample and on another one. Also: a damaged checkpoint is
+refused with a clear message.
 Prints TAP; skipped without Debian's python3-torch.
 usage: test-export.py WEFT_CLI SOURCE_DIR [SANITIZE]"""
 import concurrent.futures
@@ -33,7 +36,7 @@ cli, src = sys.argv[1], sys.argv[2]
 # every block and two templates (shared weights, the other dataset), not
 # all of them.
 SANITIZED = len(sys.argv) > 3 and sys.argv[3] not in ("", "none")
-QUICK = {"every-block", "late-fusion", "siamese"}
+QUICK = {"every-block", "late-fusion", "siamese", "early-fusion"}
 
 # |torch - engine| <= ATOL + RTOL * |engine| for every element. Both sides
 # are float32; the engine sums in a different order (BLAS, fused passes).
@@ -304,6 +307,225 @@ if os.path.exists(lf + ".py"):
         sys.argv = saved
     check("the exported file runs as a script", failure is None and "parameters" in text
           and "fusion" in text, failure or text.splitlines()[0] if text else "no output")
+
+# ---- The exported preprocessing gives Weft's features from raw inputs ----
+#
+# The exported audio_features / bag_of_words / tokenize, applied to the
+# captions of metadata.csv and to the samples Weft decodes from the sound
+# files (tests/decode-audio), must give the inputs the engine dumped: the
+# checkpoint carries the training set's audio normalisation and idf.
+# Feature row r is manifest row r (every file of the subsets decodes).
+# The log-mel is computed in float64 by torch and in float32 by Weft
+# (GStreamer's FFT): the normalised values differ by a few 1e-5.
+FEAT_TOL = 1e-4
+decoder = os.environ.get("WEFT_DECODE_AUDIO")
+_samples = {}
+
+
+def manifest(data):
+    with open(os.path.join(data, "metadata.csv"), newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def decoded(path):
+    if path not in _samples:
+        out = os.path.join(tmp.name, "decoded.f32")
+        subprocess.run([decoder, path, out], check=True, capture_output=True, timeout=60)
+        with open(out, "rb") as f:
+            _samples[path] = torch.frombuffer(bytearray(f.read()), dtype=torch.float32)
+    return _samples[path]
+
+
+def same_floats(a, b):
+    """Equal as float32 (the file writes 9 digits, the checkpoint 17)."""
+    return (a is not None and b is not None and len(a) == len(b)
+            and torch.equal(torch.tensor(a, dtype=torch.float32), torch.tensor(b, dtype=torch.float32)))
+
+
+def input_of(mod, kind):
+    return next((k for k, v in mod.INPUTS.items() if v == kind), None)
+
+
+def check_features(label, py, ckpt, ref_path, data):
+    """Compares the exported preprocessing with the dumped inputs; returns
+    how many of audio / bag-of-words / token ids it compared."""
+    mod = load_module(py, "exported_pre_" + str(len(results)))
+    ref, _ = mod.load_checkpoint(ref_path)
+    _, meta = mod.load_checkpoint(ckpt)
+    vocab = meta.get("weft_vocab")
+    rows = manifest(data)
+    compared = []
+    for kind in ("audio", "text_bow", "text"):
+        key = input_of(mod, kind)
+        if key is None or "input." + key not in ref:
+            continue
+        want = ref["input." + key]
+        worst, detail = 0.0, ""
+        for r in range(want.shape[0]):
+            if kind == "audio":
+                got = mod.audio_features(decoded(os.path.join(data, rows[r]["audio_file_name"])))
+            elif kind == "text_bow":
+                got = mod.bag_of_words(rows[r]["text"], vocab)
+            else:
+                got = mod.encode_text(rows[r]["text"], vocab)
+            err = float((got.reshape(-1) - want[r].reshape(-1)).abs().max())
+            if err > worst:
+                worst, detail = err, f"row {r}"
+        ok = worst <= (FEAT_TOL if kind == "audio" else 1e-6) and want.shape[0] > 0
+        what = {"audio": "audio_features", "text_bow": "bag_of_words", "text": "encode_text"}[kind]
+        check(f"{label}: exported {what} gives Weft's {kind} features", ok,
+              f"{want.shape[0]} rows, max abs error {worst:.2g} ({detail or 'exact'})")
+        compared.append(kind)
+    # the statistics are in the file, as Weft computed them
+    if "audio" in compared:
+        norm = meta.get("weft_audio_norm")
+        check(f"{label}: AUDIO_MEAN/AUDIO_STD are the checkpoint's",
+              norm is not None and same_floats(mod.AUDIO_MEAN, norm["mean"])
+              and same_floats(mod.AUDIO_STD, norm["std"]),
+              f"{len(mod.AUDIO_MEAN or [])} bands")
+    if "text_bow" in compared:
+        check(f"{label}: TEXT_IDF is the checkpoint's",
+              same_floats(mod.TEXT_IDF, meta.get("weft_text_idf")) and len(mod.TEXT_IDF) == len(vocab),
+              f"{len(mod.TEXT_IDF or [])} words")
+    # features_from_raw makes a batch the model runs on
+    if compared:
+        model = next(v for k, v in vars(mod).items() if isinstance(v, type) and k.endswith("Model")
+                     and issubclass(v, torch.nn.Module))()
+        raw = {}
+        for key, kind in mod.INPUTS.items():
+            if kind == "audio":
+                raw[key] = decoded(os.path.join(data, rows[0]["audio_file_name"]))
+            elif kind in ("text", "text_bow"):
+                raw[key] = rows[0]["text"]
+        try:
+            with torch.no_grad():
+                model.eval()
+                out = model(mod.features_from_raw(vocab, **raw))
+            fine = all(bool(torch.isfinite(v).all()) for v in out.values())
+            check(f"{label}: model(features_from_raw(...)) runs", fine, f"{len(out)} outputs")
+        except Exception as e:
+            check(f"{label}: model(features_from_raw(...)) runs", False, f"{type(e).__name__}: {e}")
+    return compared
+
+
+if decoder is None:
+    check("WEFT_DECODE_AUDIO names the decode-audio helper", False, "not set")
+else:
+    # Models trained on each sample: audio on both, TF-IDF bags of words
+    # (early fusion) and token ids on the emoji captions.
+    for name, kinds in (("late-fusion", {"audio", "text"}), ("siamese", {"audio"}),
+                        ("early-fusion", {"audio", "text_bow"})):
+        base = os.path.join(tmp.name, name)
+        if not os.path.exists(base + ".ref") or not os.path.exists(base + ".py"):
+            check(f"{name}: preprocessing compared", False, "not trained")
+            continue
+        data = datasets["av-fashion" if name in AV else "emoji"]
+        done = check_features(name, base + ".py", base + ".safetensors", base + ".ref", data)
+        check(f"{name}: every input compared", set(done) == kinds, f"{sorted(done)}")
+
+    # Another dataset, evaluated with a checkpoint: Weft standardises its
+    # sounds and weighs its words with the training set's statistics (the
+    # checkpoint's), as the exported file does.
+    ef = os.path.join(tmp.name, "early-fusion")
+    if os.path.exists(ef + ".py"):
+        rc, out, err = run("eval", "--data", datasets["av-fashion"], "--checkpoint", ef + ".safetensors",
+                           "--split", "all", "--dump-outputs", ef + ".other.ref", "--dump-rows",
+                           str(DUMP_ROWS), "--threads", "1")
+        if rc != 0:
+            check("early-fusion on the other sample: evaluated", False, err.strip())
+        else:
+            done = check_features("early-fusion on the other sample", ef + ".py", ef + ".safetensors",
+                                  ef + ".other.ref", datasets["av-fashion"])
+            check("early-fusion on the other sample: every input compared",
+                  set(done) == {"audio", "text_bow"}, f"{sorted(done)}")
+
+# Captions with emoji sequences: what the exported tokenize gives is what
+# Weft's tokenizer gave (the vocabulary and every row's token ids).
+CAPTIONS = [
+    "Woman technologist \U0001F469\U0001F3FD\u200d\U0001F4BB at work!",
+    "Family \U0001F468\u200d\U0001F469\u200d\U0001F467\u200d\U0001F466 picnic, don\u2019t forget",
+    "Flags \U0001F1EB\U0001F1F7\U0001F1E9\U0001F1EA and \U0001F3F3\ufe0f\u200d\U0001F308 wave",
+    "Thumbs up \U0001F44D\U0001F3FF\U0001F44D caf\u00e9 na\u00efve R\u00c9SUM\u00c9",
+    "Pirate \U0001F3F4\u200d\u2620\ufe0f; keycaps 1\ufe0f\u20e3 #\ufe0f\u20e3",
+    "Heart \u2764\ufe0f\u200d\U0001F525 on fire... \u00abquotes\u00bb \u2014 dash?!",
+    "\u6771\u4eac\u30bf\u30ef\u30fc Stra\u00dfe \ufb01ne \uff21\uff22\uff23 x\u00b2",
+    "zero\u200bwidth soft\u00adhyphen e\u0301cole \U0001F9D1\U0001F3FB\u200d\U0001F91D\u200d\U0001F9D1\U0001F3FF",
+    "\u03a9mega's O'Neil rock'n'roll ''' end' \U0001F3F4\U000E0067\U000E0062\U000E0065\U000E006E\U000E0067\U000E007F",
+]
+cap = os.path.join(tmp.name, "captions")
+os.makedirs(cap, exist_ok=True)
+with open(os.path.join(cap, "metadata.csv"), "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(["text", "label", "split"])
+    for k in range(3):
+        for i, c in enumerate(CAPTIONS):
+            w.writerow([c, "odd" if i % 2 else "even", "train"])
+    w.writerow([CAPTIONS[0], "even", "test"])
+cb = os.path.join(tmp.name, "captions-model")
+rc, out, err = run("train", "--data", cap, "--model", os.path.join(src, "data", "models", "text-only.json"),
+                   "--epochs", "1", "--batch", "8", "--text-length", "32", "--threads", "1",
+                   "--out", cb + ".safetensors")
+if rc == 0:
+    rc, out, err = run("eval", "--data", cap, "--checkpoint", cb + ".safetensors", "--split", "all",
+                       "--batch", "32", "--dump-outputs", cb + ".ref", "--dump-rows", "32", "--threads", "1")
+if rc == 0:
+    rc, out, err = run("export", cb + ".safetensors", "--pytorch", cb + ".py")
+if rc != 0:
+    check("the caption model trained, evaluated and exported", False, err.strip())
+else:
+    mod = load_module(cb + ".py", "exported_captions")
+    ref, _ = mod.load_checkpoint(cb + ".ref")
+    _, meta = mod.load_checkpoint(cb + ".safetensors")
+    vocab = meta["weft_vocab"]
+    rows = manifest(cap)
+    diffs = []
+    for r in range(ref["input.text"].shape[0]):
+        weft = [vocab[int(i)] for i in ref["input.text"][r] if i >= 0]
+        ours = mod.tokenize(rows[r]["text"])[:32]
+        if weft != ours:
+            diffs.append(f"row {r}: Weft {weft}, exported {ours}")
+    check("the exported tokenize gives Weft's tokens on emoji, flags, accents and punctuation",
+          not diffs and ref["input.text"].shape[0] == len(rows), diffs[0] if diffs else
+          f"{len(rows)} captions, {len(vocab)} words")
+    ours = set()
+    for r in rows:
+        ours |= set(mod.tokenize(r["text"]))
+    check("the exported tokenize finds Weft's vocabulary", ours == set(vocab) - {"<unk>"},
+          f"only Weft: {sorted(set(vocab) - ours - {'<unk>'})}, only exported: {sorted(ours - set(vocab))}")
+    # sequences a reader sees as one character are one token
+    check("emoji sequences stay whole",
+          mod.tokenize("\U0001F469\U0001F3FD\u200d\U0001F4BB\U0001F1EB\U0001F1F7!") ==
+          ["\U0001F469\U0001F3FD\u200d\U0001F4BB", "\U0001F1EB\U0001F1F7", "!"]
+          and mod.tokenize("Don\u2019t CAF\u00c9") == ["don't", "caf\u00e9"],
+          repr(mod.tokenize("\U0001F469\U0001F3FD\u200d\U0001F4BB\U0001F1EB\U0001F1F7!")))
+    batch = mod.features_from_raw(vocab, text=CAPTIONS[0])
+    check("a model without sound exports no audio normalisation, and the idf",
+          mod.AUDIO_MEAN is None and mod.AUDIO_STD is None
+          and same_floats(mod.TEXT_IDF, meta.get("weft_text_idf"))
+          and torch.equal(batch["text"][0], ref["input.text"][0]) and batch["label"].reshape(-1).tolist() == [-1.0],
+          f"{sorted(batch)}")
+
+# A checkpoint from before the statistics were stored still exports (the
+# keys removed from its metadata), with None in their place.
+lf = os.path.join(tmp.name, "late-fusion.safetensors")
+if os.path.exists(lf):
+    import struct
+    raw = open(lf, "rb").read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    for key in ("weft_audio_norm", "weft_text_idf"):
+        header["__metadata__"].pop(key, None)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    old = os.path.join(tmp.name, "old.safetensors")
+    with open(old, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + raw[8 + n:])
+    rc, out, err = run("export", old, "--pytorch", os.path.join(tmp.name, "old.py"))
+    fine = rc == 0
+    if fine:
+        mod = load_module(os.path.join(tmp.name, "old.py"), "exported_old")
+        fine = mod.AUDIO_MEAN is None and mod.TEXT_IDF is None
+    check("a checkpoint without the statistics still exports", fine, err.strip())
 
 # A truncated checkpoint: a clear error naming the file, no output written.
 good = os.path.join(tmp.name, "late-fusion.safetensors")

@@ -44,7 +44,8 @@ static const char py_loader[] =
   "\n"
   "    Returns (state_dict, metadata): tensors as float32 by name, and the\n"
   "    __metadata__ strings with Weft's JSON members (weft_spec, weft_binding,\n"
-  "    weft_training, weft_vocab, weft_classes) already parsed.\n"
+  "    weft_training, weft_vocab, weft_classes, weft_audio_norm, weft_text_idf)\n"
+  "    already parsed.\n"
   "    \"\"\"\n"
   "    with open(path, \"rb\") as f:\n"
   "        raw = f.read()\n"
@@ -71,7 +72,8 @@ static const char py_loader[] =
   "            t = torch.frombuffer(bytearray(data[begin:end]), dtype=dtype).reshape(shape)\n"
   "        state[name] = t.float()\n"
   "    meta = dict(header.get(\"__metadata__\", {}))\n"
-  "    for key in (\"weft_spec\", \"weft_binding\", \"weft_training\", \"weft_vocab\", \"weft_classes\"):\n"
+  "    for key in (\"weft_spec\", \"weft_binding\", \"weft_training\", \"weft_vocab\", \"weft_classes\",\n"
+  "                \"weft_audio_norm\", \"weft_text_idf\"):\n"
   "        if key in meta:\n"
   "            meta[key] = _parse_json(meta[key])\n"
   "    return state, meta\n"
@@ -91,24 +93,219 @@ static const char py_loader[] =
 static const char py_text[] =
   "# ---- Text ----------------------------------------------------------------\n"
   "\n"
-  "_TOKEN = re.compile(r\"[^\\W_]+(?:'[^\\W_]+)*|[^\\w\\s]|_\")\n"
+  "_APOSTROPHES = (\"'\", \"\\u2019\")\n"
+  "\n"
+  "\n"
+  "def _is_word_char(c):\n"
+  "    # Letters and digits (Unicode categories L* and N*), but not CJK\n"
+  "    # ideographs: those are written without spaces and are a token each.\n"
+  "    o = ord(c)\n"
+  "    if (0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0x20000 <= o <= 0x2A6DF\n"
+  "            or 0x2A700 <= o <= 0x2EBEF or 0x30000 <= o <= 0x323AF\n"
+  "            or 0xF900 <= o <= 0xFAFF or 0x2F800 <= o <= 0x2FA1F):\n"
+  "        return False\n"
+  "    return unicodedata.category(c)[0] in \"LN\"\n"
+  "\n"
+  "\n"
+  "def _is_mark(c):\n"
+  "    return unicodedata.category(c) in (\"Mn\", \"Mc\", \"Me\")\n"
+  "\n"
+  "\n"
+  "def _is_space(c):\n"
+  "    return c in \"\\t\\n\\r\\f\" or unicodedata.category(c) in (\"Zs\", \"Zl\", \"Zp\")\n"
+  "\n"
+  "\n"
+  "def _is_invisible(c):\n"
+  "    # format and control characters (zero-width space, soft hyphen, ...)\n"
+  "    return unicodedata.category(c) in (\"Cf\", \"Cc\")\n"
+  "\n"
+  "\n"
+  "def _is_regional_indicator(c):\n"
+  "    return 0x1F1E6 <= ord(c) <= 0x1F1FF\n"
+  "\n"
+  "\n"
+  "def _is_emoji_part(c):\n"
+  "    # a mark, a skin tone or a variation selector stays with its symbol\n"
+  "    o = ord(c)\n"
+  "    return _is_mark(c) or 0x1F3FB <= o <= 0x1F3FF or 0xFE00 <= o <= 0xFE0F\n"
   "\n"
   "\n"
   "def tokenize(text):\n"
-  "    \"\"\"Close to Weft's tokenizer: case-folded, NFKC, runs of letters and\n"
-  "    digits are words (inner apostrophes kept), any other visible character\n"
-  "    is a token of its own. (Weft also keeps emoji sequences whole.)\"\"\"\n"
-  "    text = unicodedata.normalize(\"NFKC\", text.casefold().replace(\"\\u2019\", \"'\"))\n"
-  "    return _TOKEN.findall(text)\n"
+  "    \"\"\"Weft's tokenizer: case-folded then NFKC-normalised; runs of letters\n"
+  "    and digits with their combining marks are words (an apostrophe between\n"
+  "    two of them is kept, the typographic one written '); every other\n"
+  "    visible character is a token, together with its marks, variation\n"
+  "    selector and skin tone, emoji joined by ZWJ and flag pairs staying\n"
+  "    whole; spaces, format and control characters are dropped.\"\"\"\n"
+  "    u = unicodedata.normalize(\"NFKC\", text.casefold())\n"
+  "    n, i, tokens = len(u), 0, []\n"
+  "    while i < n:\n"
+  "        c = u[i]\n"
+  "        if _is_space(c) or _is_invisible(c) or _is_mark(c):\n"
+  "            i += 1\n"
+  "            continue\n"
+  "        tok = []\n"
+  "        if _is_word_char(c):\n"
+  "            while i < n:\n"
+  "                if _is_word_char(u[i]) or _is_mark(u[i]):\n"
+  "                    tok.append(u[i])\n"
+  "                elif u[i] in _APOSTROPHES and i + 1 < n and _is_word_char(u[i + 1]):\n"
+  "                    tok.append(\"'\")\n"
+  "                else:\n"
+  "                    break\n"
+  "                i += 1\n"
+  "        else:\n"
+  "            tok.append(\"'\" if c in _APOSTROPHES else c)\n"
+  "            i += 1\n"
+  "            if _is_regional_indicator(c) and i < n and _is_regional_indicator(u[i]):\n"
+  "                tok.append(u[i])\n"
+  "                i += 1\n"
+  "            while i < n:\n"
+  "                if _is_emoji_part(u[i]):\n"
+  "                    tok.append(u[i])\n"
+  "                    i += 1\n"
+  "                elif (u[i] == \"\\u200d\" and i + 1 < n and not _is_space(u[i + 1])\n"
+  "                      and not _is_word_char(u[i + 1])):\n"
+  "                    tok.append(u[i])\n"
+  "                    tok.append(\"'\" if u[i + 1] in _APOSTROPHES else u[i + 1])\n"
+  "                    i += 2\n"
+  "                else:\n"
+  "                    break\n"
+  "        tokens.append(\"\".join(tok))\n"
+  "    return tokens\n"
   "\n"
   "\n"
   "def encode_text(text, vocab, length=None):\n"
   "    \"\"\"Token ids of a caption, -1 padded to FEATURES['text_length'].\n"
   "    Unknown words get id 0 (<unk>).\"\"\"\n"
   "    length = length or FEATURES[\"text_length\"]\n"
-  "    index = {w: i for i, w in enumerate(vocab)}\n"
+  "    index = {}\n"
+  "    for i, w in enumerate(vocab):\n"
+  "        index.setdefault(w, i)   # a repeated token keeps its first id\n"
   "    ids = [index.get(w, 0) for w in tokenize(text)][:length]\n"
-  "    return torch.tensor(ids + [-1] * (length - len(ids)), dtype=torch.float32)\n";
+  "    return torch.tensor(ids + [-1] * (length - len(ids)), dtype=torch.float32)\n"
+  "\n"
+  "\n"
+  "def bag_of_words(text, vocab, idf=None, length=None):\n"
+  "    \"\"\"A caption as Weft's bag-of-words input (len(vocab),): the term\n"
+  "    frequencies of its first `length` tokens (summing to 1), then, with\n"
+  "    idf (default TEXT_IDF, the training set's), TF-IDF weighted and\n"
+  "    L2-normalised. A caption without tokens gives zeros.\"\"\"\n"
+  "    if idf is None:\n"
+  "        idf = TEXT_IDF\n"
+  "    ids = [int(t) for t in encode_text(text, vocab, length).tolist() if 0 <= t < len(vocab)]\n"
+  "    out = torch.zeros(len(vocab), dtype=torch.float32)\n"
+  "    if not ids:\n"
+  "        return out\n"
+  "    share = torch.tensor(1.0 / len(ids), dtype=torch.float32)\n"
+  "    for t in ids:                   # in order, in float32, as Weft adds them\n"
+  "        out[t] += share\n"
+  "    if idf is None:\n"
+  "        return out\n"
+  "    out = out * torch.as_tensor(idf, dtype=torch.float32)\n"
+  "    ss = float((out.double() ** 2).sum())\n"
+  "    if ss > 0:\n"
+  "        out = out * torch.tensor(1.0 / math.sqrt(ss), dtype=torch.float32)\n"
+  "    return out\n"
+  "\n"
+  "\n"
+  "# ---- Sound ---------------------------------------------------------------\n"
+  "\n"
+  "SAMPLE_RATE = 16000\n"
+  "\n"
+  "\n"
+  "def _round(x):\n"
+  "    return int(math.floor(x + 0.5))   # C's lround for positive values\n"
+  "\n"
+  "\n"
+  "def log_mel(samples, mel_bands=None, frames=None, window_ms=None, hop_ms=None):\n"
+  "    \"\"\"(mel_bands, frames) log-mel spectrogram of a clip of 16 kHz mono\n"
+  "    float samples in [-1, 1], computed as Weft does: frames of\n"
+  "    round(window_ms * 16) samples every round(hop_ms * 16) (not centred,\n"
+  "    zeros past the end), a periodic Hann window, the power spectrum of an\n"
+  "    FFT of the next power of two, HTK mel triangles from 0 to 8 kHz (peak\n"
+  "    1), then ln(power + 1e-6). Settings default to FEATURES'.\"\"\"\n"
+  "    bands = mel_bands or FEATURES.get(\"mel_bands\", 40)\n"
+  "    frames = frames or FEATURES.get(\"frames\", 100)\n"
+  "    window_ms = window_ms or FEATURES.get(\"window_ms\", 25.0)\n"
+  "    hop_ms = hop_ms or FEATURES.get(\"hop_ms\", 10.0)\n"
+  "    win = max(1, _round(window_ms * SAMPLE_RATE / 1000.0))\n"
+  "    hop = max(1, _round(hop_ms * SAMPLE_RATE / 1000.0))\n"
+  "    n_fft = 2\n"
+  "    while n_fft < win:\n"
+  "        n_fft *= 2\n"
+  "    x = torch.as_tensor(samples, dtype=torch.float32).reshape(-1)\n"
+  "    padded = torch.zeros(frames * hop + win, dtype=torch.float32)\n"
+  "    m = min(x.numel(), padded.numel())\n"
+  "    padded[:m] = x[:m]\n"
+  "    window = torch.tensor([0.5 - 0.5 * math.cos(2.0 * math.pi * i / win) for i in range(win)],\n"
+  "                          dtype=torch.float64).float()\n"
+  "    chunks = padded.unfold(0, win, hop)[:frames] * window            # (frames, win), float32\n"
+  "    spec = torch.fft.rfft(chunks.double(), n=n_fft, dim=1)\n"
+  "    power = spec.real ** 2 + spec.imag ** 2                          # (frames, n_fft/2 + 1)\n"
+  "\n"
+  "    def hz_to_mel(f):\n"
+  "        return 2595.0 * math.log10(1.0 + f / 700.0)\n"
+  "\n"
+  "    m0, m1 = hz_to_mel(0.0), hz_to_mel(SAMPLE_RATE / 2.0)\n"
+  "    edge = [700.0 * (10.0 ** ((m0 + (m1 - m0) * i / (bands + 1)) / 2595.0) - 1.0)\n"
+  "            for i in range(bands + 2)]\n"
+  "    f = torch.arange(n_fft // 2 + 1, dtype=torch.float64) * SAMPLE_RATE / n_fft\n"
+  "    fb = torch.stack([torch.clamp(torch.minimum((f - edge[b]) / (edge[b + 1] - edge[b]),\n"
+  "                                                (edge[b + 2] - f) / (edge[b + 2] - edge[b + 1])),\n"
+  "                                  min=0.0) for b in range(bands)])\n"
+  "    fb = fb.float().double()                                         # Weft keeps float32 weights\n"
+  "    return torch.log(fb @ power.t() + 1e-6).float()                  # (bands, frames)\n"
+  "\n"
+  "\n"
+  "def normalise_audio(mel, mean=None, std=None):\n"
+  "    \"\"\"Standardises each mel band with the training set's statistics\n"
+  "    (AUDIO_MEAN, AUDIO_STD by default): (mel - mean[b]) / std[b].\"\"\"\n"
+  "    mean = AUDIO_MEAN if mean is None else mean\n"
+  "    std = AUDIO_STD if std is None else std\n"
+  "    if mean is None or std is None:\n"
+  "        return mel\n"
+  "    mean = torch.as_tensor(mean, dtype=torch.float32).reshape(-1, 1)\n"
+  "    std = torch.as_tensor(std, dtype=torch.float32).reshape(-1, 1)\n"
+  "    return (mel - mean) / std\n"
+  "\n"
+  "\n"
+  "def audio_features(samples):\n"
+  "    \"\"\"A clip of 16 kHz mono float samples as the model's audio input:\n"
+  "    the normalised log-mel spectrogram (mel_bands, frames).\"\"\"\n"
+  "    return normalise_audio(log_mel(samples))\n"
+  "\n"
+  "\n"
+  "def features_from_raw(vocab=None, **raw):\n"
+  "    \"\"\"A batch of one sample for the model from raw inputs, keyed by the\n"
+  "    model's input ids (see INPUTS): an image is a (C, H, W) tensor in\n"
+  "    [0, 1] as Weft decodes it (scaled to FEATURES['image_size'] and\n"
+  "    letterboxed on white), passed through; a sound is 16 kHz mono float\n"
+  "    samples; a caption is a string (vocab: meta[\"weft_vocab\"]); a label a\n"
+  "    class index. Use as model(features_from_raw(vocab, audio=samples)).\n"
+  "    Inputs not given are an empty sample (zeros, no tokens, no label), as\n"
+  "    Weft encodes a single query.\"\"\"\n"
+  "    batch = {}\n"
+  "    for key, value in raw.items():\n"
+  "        kind = INPUTS.get(key)\n"
+  "        if kind is None:\n"
+  "            raise KeyError(f\"the model has no input '{key}' (it has {sorted(INPUTS)})\")\n"
+  "        if kind == \"audio\":\n"
+  "            x = audio_features(value)\n"
+  "        elif kind in (\"text\", \"text_bow\"):\n"
+  "            if vocab is None:\n"
+  "                raise ValueError(\"a caption needs the vocabulary: meta['weft_vocab']\")\n"
+  "            x = encode_text(value, vocab) if kind == \"text\" else bag_of_words(value, vocab)\n"
+  "        elif kind == \"label\":\n"
+  "            x = torch.tensor([float(value)])\n"
+  "        else:\n"
+  "            x = torch.as_tensor(value, dtype=torch.float32)\n"
+  "        batch[key] = x.unsqueeze(0)\n"
+  "    for key, kind in INPUTS.items():\n"
+  "        if key not in batch:\n"
+  "            empty = -1.0 if kind in (\"text\", \"label\") else 0.0\n"
+  "            batch[key] = torch.full((1, *INPUT_SHAPES[key]), empty)\n"
+  "    return batch\n";
 
 /* Helpers for blocks PyTorch has no single layer for; each is emitted only
  * when the model uses it. */
@@ -712,7 +909,8 @@ describe_input (GString *doc, const WeftSpecInput *in, const WeftShape *shape,
         "  %s: (B, %d, %d) float. Log-mel spectrogram of the sound at 16 kHz mono:\n"
         "      %d mel bands, %g ms windows every %g ms, %d frames (silence-padded\n"
         "      or trimmed), each band standardised with the mean and standard\n"
-        "      deviation of the training rows.\n",
+        "      deviation of the training rows (AUDIO_MEAN, AUDIO_STD):\n"
+        "      audio_features(samples) computes it from 16 kHz mono floats.\n",
         in->id, shape->d[0], shape->d[1], shape->d[0], FI ("window_ms", 25.0),
         FI ("hop_ms", 10.0), shape->d[1]);
       break;
@@ -721,7 +919,8 @@ describe_input (GString *doc, const WeftSpecInput *in, const WeftShape *shape,
         g_string_append_printf (doc,
           "  %s: (B, %d) float. Bag of words over the vocabulary: term counts of\n"
           "      encode_text(caption, VOCAB) weighted by TF-IDF (inverse document\n"
-          "      frequencies of the training captions) and L2-normalised.\n",
+          "      frequencies of the training captions, TEXT_IDF) and L2-normalised:\n"
+          "      bag_of_words(caption, VOCAB).\n",
           in->id, shape->d[0]);
       else
         g_string_append_printf (doc,
@@ -756,10 +955,23 @@ input_shape (WeftGraph *g, const char *id)
 }
 
 /* The whole file around the generated __init__ and forward bodies. */
+/* A Python list of floats, eight a line, as the value of NAME. */
+static void
+append_float_list (GString *py, const char *name, const float *v, int n)
+{
+  g_string_append_printf (py, "%s = [", name);
+  for (int i = 0; i < n; i++)
+    {
+      g_autofree char *x = py_float (v[i]);
+      g_string_append_printf (py, "%s%s%s", i ? "," : "", i % 8 ? " " : "\n    ", x);
+    }
+  g_string_append (py, ",\n]\n");
+}
+
 static GString *
 assemble (Gen *gen, const char *cls, JsonObject *features_json,
           const char *const *vocab, const char *const *classes,
-          const char *checkpoint_path)
+          const WeftCheckpointInfo *pre, const char *checkpoint_path)
 {
   WeftGraph *g = gen->g;
   const WeftSpec *spec = weft_graph_get_spec (g);
@@ -784,8 +996,10 @@ assemble (Gen *gen, const char *cls, JsonObject *features_json,
     "\n"
     "The outputs match Weft's engine for the same inputs (float32, eval mode).\n"
     "Inputs are a dict of tensors, batch first, featurised as Weft does\n"
-    "(the settings are in FEATURES):\n",
-    cls, spec->inputs->len ? ((WeftSpecInput *) g_ptr_array_index (spec->inputs, 0))->id : "image");
+    "(the settings are in FEATURES; features_from_raw(VOCAB, %s=...) makes\n"
+    "a batch of one from a raw sound, caption or decoded image):\n",
+    cls, spec->inputs->len ? ((WeftSpecInput *) g_ptr_array_index (spec->inputs, 0))->id : "image",
+    spec->inputs->len ? ((WeftSpecInput *) g_ptr_array_index (spec->inputs, 0))->id : "image");
   for (guint i = 0; i < spec->inputs->len; i++)
     {
       const WeftSpecInput *in = g_ptr_array_index (spec->inputs, i);
@@ -855,6 +1069,47 @@ assemble (Gen *gen, const char *cls, JsonObject *features_json,
         }
       g_string_append (py, "]\n");
     }
+  /* What each input is, for features_from_raw. */
+  g_string_append (py, "\n# The model's inputs and what each is made from (see features_from_raw).\nINPUTS = {");
+  for (guint i = 0; i < spec->inputs->len; i++)
+    {
+      const WeftSpecInput *in = g_ptr_array_index (spec->inputs, i);
+      g_autofree char *id = py_str (in->id);
+      const char *kind = in->modality == WEFT_MODALITY_IMAGE ? "image"
+                         : in->modality == WEFT_MODALITY_AUDIO ? "audio"
+                         : in->modality == WEFT_MODALITY_TEXT ? (in->text_bow ? "text_bow" : "text")
+                         : "label";
+      g_string_append_printf (py, "%s%s: \"%s\"", i ? ", " : "", id, kind);
+    }
+  g_string_append (py, "}\n# Their per-sample shapes.\nINPUT_SHAPES = {");
+  for (guint i = 0; i < spec->inputs->len; i++)
+    {
+      const WeftSpecInput *in = g_ptr_array_index (spec->inputs, i);
+      const WeftShape *shape = input_shape (g, in->id);
+      g_autofree char *id = py_str (in->id);
+      g_autofree char *sh = shape ? py_shape (shape) : g_strdup ("()");
+      g_string_append_printf (py, "%s%s: %s", i ? ", " : "", id, sh);
+    }
+  g_string_append (py, "}\n\n");
+  /* The training set's statistics the features were made with. */
+  if (pre && pre->audio_mean && pre->audio_std)
+    {
+      g_string_append (py, "# Per-mel-band standardisation of the training sounds' log-mel:\n"
+                           "# (log_mel - AUDIO_MEAN[b]) / AUDIO_STD[b] (see normalise_audio).\n");
+      append_float_list (py, "AUDIO_MEAN", pre->audio_mean, pre->audio_bands);
+      append_float_list (py, "AUDIO_STD", pre->audio_std, pre->audio_bands);
+    }
+  else
+    g_string_append (py, "# The checkpoint carries no audio normalisation.\nAUDIO_MEAN = AUDIO_STD = None\n");
+  if (pre && pre->idf)
+    {
+      g_string_append (py, "# TF-IDF weights of the vocabulary by token id, from the training captions:\n"
+                           "# ln((1 + n) / (1 + document frequency)) + 1 (see bag_of_words).\n");
+      append_float_list (py, "TEXT_IDF", pre->idf, pre->idf_size);
+    }
+  else
+    g_string_append (py, "# The checkpoint carries no TF-IDF weights: bags of words are plain frequencies.\n"
+                         "TEXT_IDF = None\n");
   g_string_append (py, "\n# Losses and their weights in the total (Weft trains on the weighted sum).\nLOSS_WEIGHTS = {");
   for (guint i = 0; i < spec->losses->len; i++)
     {
@@ -963,10 +1218,10 @@ assemble (Gen *gen, const char *cls, JsonObject *features_json,
   return py;
 }
 
-char *
-weft_export_pytorch_source (WeftGraph *g, JsonObject *features_json,
-                            const char *const *vocab, const char *const *classes,
-                            const char *checkpoint_path, GError **error)
+static char *
+export_source (WeftGraph *g, JsonObject *features_json, const char *const *vocab,
+               const char *const *classes, const WeftCheckpointInfo *pre,
+               const char *checkpoint_path, GError **error)
 {
   g_return_val_if_fail (g != NULL, NULL);
   const WeftSpec *spec = weft_graph_get_spec (g);
@@ -1111,7 +1366,7 @@ weft_export_pytorch_source (WeftGraph *g, JsonObject *features_json,
   else if (preset_init)
     g_string_free (preset_init, TRUE);
   if (ok)
-    py = assemble (&gen, cls, features_json, vocab, classes, checkpoint_path);
+    py = assemble (&gen, cls, features_json, vocab, classes, pre, checkpoint_path);
 
   for (int k = 0; k < N; k++)
     g_free (gen.var[k]);
@@ -1122,6 +1377,14 @@ weft_export_pytorch_source (WeftGraph *g, JsonObject *features_json,
   if (local)
     g_propagate_error (error, local);
   return py ? g_string_free (py, FALSE) : NULL;
+}
+
+char *
+weft_export_pytorch_source (WeftGraph *g, JsonObject *features_json,
+                            const char *const *vocab, const char *const *classes,
+                            const char *checkpoint_path, GError **error)
+{
+  return export_source (g, features_json, vocab, classes, NULL, checkpoint_path, error);
 }
 
 /* The training settings of a checkpoint whose metadata json-glib could not
@@ -1161,10 +1424,8 @@ weft_export_pytorch (const char *checkpoint_path, const char *out_py, GError **e
         features = json_node_get_object (fn);
     }
   g_autofree char *abs = g_canonicalize_filename (checkpoint_path, NULL);
-  g_autofree char *src = weft_export_pytorch_source (g, features,
-                                                     (const char *const *) info.vocab,
-                                                     (const char *const *) info.classes,
-                                                     abs, error);
+  g_autofree char *src = export_source (g, features, (const char *const *) info.vocab,
+                                        (const char *const *) info.classes, &info, abs, error);
   weft_checkpoint_info_clear (&info);
   if (src == NULL)
     return FALSE;

@@ -12,11 +12,20 @@
  *      shapes it was built for (image_shape, audio_shape, vocab_size,
  *      n_classes); CLASSES when the checkpoint names them (the vocabulary,
  *      often thousands of words, stays in the checkpoint: meta["weft_vocab"]);
+ *      INPUTS {input id: "image" | "audio" | "text" | "text_bow" | "label"};
+ *      AUDIO_MEAN, AUDIO_STD (per mel band) and TEXT_IDF (per token id):
+ *      the training set's statistics stored in the checkpoint
+ *      ("weft_audio_norm", "weft_text_idf"), None when it has none;
  *      LOSS_WEIGHTS {loss node: weight}.
  *   3. load_checkpoint (path) -> (state_dict, metadata): reads the
  *      safetensors file with struct + json + torch.frombuffer (the
  *      safetensors package is not needed); load_weights (model, state);
- *      tokenize (text) and encode_text (text, vocab) for captions.
+ *      the preprocessing, computing what Weft computes from raw inputs:
+ *      tokenize (text) (Weft's tokenizer, emoji sequences kept whole, in
+ *      plain Python), encode_text (text, vocab), bag_of_words (text,
+ *      vocab) (TF-IDF with TEXT_IDF), log_mel (samples), normalise_audio
+ *      (mel), audio_features (samples) for 16 kHz mono float clips, and
+ *      features_from_raw (vocab, **raw) -> a batch of one for forward.
  *   4. Small helper modules for blocks PyTorch has no single layer for
  *      (only those the model uses): late fusion, gated fusion, InfoNCE
  *      with a learnable temperature, ...

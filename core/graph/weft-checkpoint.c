@@ -3,6 +3,7 @@
  * a message that names the first tensor that differs. */
 #include "weft-checkpoint.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "weft-error.h"
@@ -31,6 +32,25 @@ strv_to_text (GStrv v)
     json_array_add_string_element (a, v[i]);
   json_node_take_array (n, a);
   return json_to_text (n);
+}
+
+/* Floats as a JSON array: json-glib writes doubles with 17 significant
+ * digits, so every float32 reads back bit for bit. */
+static JsonArray *
+floats_to_array (const float *v, int n)
+{
+  JsonArray *a = json_array_sized_new (n);
+  for (int i = 0; i < n; i++)
+    json_array_add_double_element (a, v[i]);
+  return a;
+}
+
+static char *
+floats_to_text (const float *v, int n)
+{
+  g_autoptr(JsonNode) node = json_node_new (JSON_NODE_ARRAY);
+  json_node_take_array (node, floats_to_array (v, n));
+  return json_to_text (node);
 }
 
 static void
@@ -147,6 +167,22 @@ weft_checkpoint_save (WeftGraph *g, const WeftFeatures *features,
       g_autofree char *t = strv_to_text (features->class_names);
       weft_safetensors_set_metadata (st, "weft_classes", t);
     }
+  /* The statistics of the training rows, so that new inputs can be
+   * featurised as the model saw its data without the dataset. */
+  if (features && features->audio_mean && features->audio_std && features->audio.shape.n == 2)
+    {
+      int bands = features->audio.shape.d[0];
+      g_autoptr(JsonObject) o = json_object_new ();
+      json_object_set_array_member (o, "mean", floats_to_array (features->audio_mean, bands));
+      json_object_set_array_member (o, "std", floats_to_array (features->audio_std, bands));
+      g_autofree char *t = object_to_text (o);
+      weft_safetensors_set_metadata (st, "weft_audio_norm", t);
+    }
+  if (features && features->idf && features->vocab_size > 0)
+    {
+      g_autofree char *t = floats_to_text (features->idf, features->vocab_size);
+      weft_safetensors_set_metadata (st, "weft_text_idf", t);
+    }
   return weft_safetensors_save (st, path, error);
 }
 
@@ -228,6 +264,117 @@ weft_checkpoint_info_clear (WeftCheckpointInfo *info)
   g_clear_pointer (&info->training, json_object_unref);
   g_clear_pointer (&info->vocab, g_strfreev);
   g_clear_pointer (&info->classes, g_strfreev);
+  g_clear_pointer (&info->audio_mean, g_free);
+  g_clear_pointer (&info->audio_std, g_free);
+  g_clear_pointer (&info->idf, g_free);
+  info->audio_bands = 0;
+  info->idf_size = 0;
+}
+
+/* Parses metadata JSON, repairing numbers that an older json-glib spoilt
+ * ("1e-08.0"); NULL if it is not JSON. */
+static JsonNode *
+parse_metadata_json (const char *text)
+{
+  g_autofree char *copy = g_strdup (text);
+  gsize len = weft_json_repair_numbers (copy, strlen (copy));
+  g_autoptr(JsonParser) p = json_parser_new ();
+  if (!json_parser_load_from_data (p, copy, (gssize) len, NULL) || json_parser_get_root (p) == NULL)
+    return NULL;
+  return json_node_copy (json_parser_get_root (p));
+}
+
+/* A JSON array of finite numbers (all > 0 when positive) as floats; its
+ * length in *n. NULL if it is anything else or empty. */
+static float *
+array_to_floats (JsonNode *node, gboolean positive, int *n)
+{
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    return NULL;
+  JsonArray *a = json_node_get_array (node);
+  guint len = json_array_get_length (a);
+  if (len == 0 || len > (1u << 24))
+    return NULL;
+  g_autofree float *v = g_new (float, len);
+  for (guint i = 0; i < len; i++)
+    {
+      JsonNode *e = json_array_get_element (a, i);
+      GType t = JSON_NODE_HOLDS_VALUE (e) ? json_node_get_value_type (e) : G_TYPE_INVALID;
+      if (t != G_TYPE_DOUBLE && t != G_TYPE_INT64)
+        return NULL;
+      double x = json_node_get_double (e);
+      if (!isfinite (x) || fabs (x) > G_MAXFLOAT || (positive && !(x > 0)))
+        return NULL;
+      v[i] = (float) x;
+    }
+  *n = (int) len;
+  return g_steal_pointer (&v);
+}
+
+/* Reads the optional "weft_audio_norm" and "weft_text_idf" keys into info
+ * (which may be NULL: then they are only checked). The sizes must agree
+ * with the binding the model was built for. */
+static gboolean
+read_preprocessing (const WeftSafetensors *st, const WeftBinding *binding, const char *name,
+                    WeftCheckpointInfo *info, GError **error)
+{
+  const char *norm = weft_safetensors_get_metadata (st, "weft_audio_norm");
+  g_autofree float *mean = NULL, *std = NULL, *idf = NULL;
+  int bands = 0, n_std = 0, n_idf = 0;
+
+  if (norm)
+    {
+      g_autoptr(JsonNode) root = parse_metadata_json (norm);
+      JsonObject *o = root && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
+      if (o)
+        {
+          mean = array_to_floats (json_object_get_member (o, "mean"), FALSE, &bands);
+          std = array_to_floats (json_object_get_member (o, "std"), TRUE, &n_std);
+        }
+      if (mean == NULL || std == NULL || bands != n_std)
+        {
+          g_set_error (error, WEFT_ERROR, WEFT_ERROR_CHECKPOINT,
+                       "%s: its audio normalisation (weft_audio_norm) is damaged: it must hold "
+                       "a mean and a positive standard deviation per mel band", name);
+          return FALSE;
+        }
+      if (binding->audio.n > 0 && bands != binding->audio.d[0])
+        {
+          g_set_error (error, WEFT_ERROR, WEFT_ERROR_CHECKPOINT,
+                       "%s: its audio normalisation has %d mel bands but the model's audio "
+                       "input has %d", name, bands, binding->audio.d[0]);
+          return FALSE;
+        }
+    }
+  const char *idf_text = weft_safetensors_get_metadata (st, "weft_text_idf");
+  if (idf_text)
+    {
+      g_autoptr(JsonNode) root = parse_metadata_json (idf_text);
+      idf = array_to_floats (root, TRUE, &n_idf);
+      if (idf == NULL)
+        {
+          g_set_error (error, WEFT_ERROR, WEFT_ERROR_CHECKPOINT,
+                       "%s: its TF-IDF weights (weft_text_idf) are damaged: they must be a "
+                       "list of positive numbers, one per word", name);
+          return FALSE;
+        }
+      if (binding->vocab_size > 0 && n_idf != binding->vocab_size)
+        {
+          g_set_error (error, WEFT_ERROR, WEFT_ERROR_CHECKPOINT,
+                       "%s: it has TF-IDF weights for %d words but a vocabulary of %d",
+                       name, n_idf, binding->vocab_size);
+          return FALSE;
+        }
+    }
+  if (info)
+    {
+      info->audio_mean = g_steal_pointer (&mean);
+      info->audio_std = g_steal_pointer (&std);
+      info->audio_bands = info->audio_mean ? bands : 0;
+      info->idf = g_steal_pointer (&idf);
+      info->idf_size = info->idf ? n_idf : 0;
+    }
+  return TRUE;
 }
 
 WeftGraph *
@@ -264,19 +411,26 @@ weft_checkpoint_load (const char *path, int max_batch, WeftCheckpointInfo *info,
                    name, local ? ": " : "", local ? local->message : "");
       return NULL;
     }
+  WeftCheckpointInfo extra = { 0 };
+  if (!read_preprocessing (st, &binding, name, info ? &extra : NULL, error))
+    return NULL;
   g_autoptr(WeftGraph) g = weft_graph_compile (spec, &binding, &local);
   if (g == NULL)
     {
+      weft_checkpoint_info_clear (&extra);
       g_set_error (error, WEFT_ERROR, WEFT_ERROR_CHECKPOINT, "%s: its model cannot be built: %s",
                    name, local->message);
       return NULL;
     }
   weft_graph_allocate (g, max_batch, 0);
   if (!weft_checkpoint_apply (g, st, name, error))
-    return NULL;
+    {
+      weft_checkpoint_info_clear (&extra);
+      return NULL;
+    }
   if (info)
     {
-      memset (info, 0, sizeof *info);
+      *info = extra;
       const char *t = weft_safetensors_get_metadata (st, "weft_training");
       g_autoptr(JsonParser) tp = json_parser_new ();
       if (t && json_parser_load_from_data (tp, t, -1, NULL) &&

@@ -12,6 +12,18 @@
  *   "weft_training" training settings and progress (JSON), optional
  *   "weft_vocab"    ["<unk>", "the", ...] (JSON), optional
  *   "weft_classes"  ["cat", "dog", ...] (JSON), optional
+ *   "weft_audio_norm" {"mean": [m_0, ...], "std": [s_0, ...]} (JSON),
+ *                   optional: the per-mel-band standardisation the audio
+ *                   features were given, (x - mean[b]) / std[b], one entry
+ *                   per band (as many as the binding's audio shape has);
+ *                   every std > 0
+ *   "weft_text_idf" [idf_0, ...] (JSON), optional: the inverse document
+ *                   frequencies bag-of-words inputs are weighted with, one
+ *                   per vocabulary entry (vocab_size of them)
+ * Floats are written with enough digits to read back the same float32.
+ * Checkpoints without the optional keys load; a key that is present but
+ * malformed, of the wrong length or not finite makes the load fail with a
+ * message naming it.
  */
 #pragma once
 
@@ -21,7 +33,9 @@
 
 G_BEGIN_DECLS
 
-/* Writes atomically. features and training may be NULL. */
+/* Writes atomically. features and training may be NULL; the features'
+ * vocabulary, classes, audio normalisation and idf are stored with the
+ * weights. */
 gboolean   weft_checkpoint_save (WeftGraph *g, const WeftFeatures *features,
                                  JsonObject *training, const char *path, GError **error);
 
@@ -29,6 +43,11 @@ typedef struct {
   JsonObject *training;      /* may be NULL */
   GStrv vocab;               /* may be NULL */
   GStrv classes;             /* may be NULL */
+  float *audio_mean;         /* (audio_bands) may be NULL */
+  float *audio_std;          /* (audio_bands) NULL exactly when audio_mean is */
+  int audio_bands;
+  float *idf;                /* (idf_size) may be NULL */
+  int idf_size;
 } WeftCheckpointInfo;
 
 void weft_checkpoint_info_clear (WeftCheckpointInfo *info);
