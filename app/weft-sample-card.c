@@ -137,7 +137,9 @@ weft_sample_card_ensure_layouts (WeftSampleCard *self)
   self->context_serial = serial;
   weft_sample_card_update_texts (self);
   return TRUE;
-}/* ---- Geometry ---- */
+}
+
+/* ---- Geometry ---- */
 
 typedef struct {
   graphene_rect_t thumb, id, caption, chips, audio;
