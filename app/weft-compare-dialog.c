@@ -4,6 +4,7 @@
 #include "weft-config.h"
 
 #include <math.h>
+#include <string.h>
 #include <glib/gi18n.h>
 
 #include "train/weft-compare.h"
@@ -38,6 +39,9 @@ G_DEFINE_FINAL_TYPE (WeftCompareDialog, weft_compare_dialog, ADW_TYPE_WINDOW)
 
 enum { SIGNAL_RUNS_ADDED, N_SIGNALS };
 static guint signals[N_SIGNALS];
+
+enum { PROP_0, PROP_RUNNING, N_PROPS };
+static GParamSpec *properties[N_PROPS];
 
 /* Modalities a table column is given for, in display order. */
 static const struct { WeftModality m; const char *label; } modalities[] = {
@@ -162,6 +166,7 @@ show_results (WeftCompareDialog *self)
     summary = g_strdup_printf (ngettext ("%u template compared.", "%u templates compared.", n), n);
   gtk_label_set_text (self->summary_label, summary);
   gtk_stack_set_visible_child_name (self->stack, "results");
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "compare.export", n > 0);
 }
 
 static void
@@ -187,6 +192,7 @@ finished_cb (WeftCompare *compare, WeftCompareDialog *self)
 {
   weft_compare_join (compare);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "compare.cancel", FALSE);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
   g_signal_emit (self, signals[SIGNAL_RUNS_ADDED], 0);
   if (self->close_when_done)
     {
@@ -227,6 +233,136 @@ compare_run (GtkWidget *widget, const char *action_name, GVariant *param)
   gtk_widget_action_set_enabled (widget, "compare.run", FALSE);
   gtk_widget_action_set_enabled (widget, "compare.cancel", TRUE);
   gtk_stack_set_visible_child_name (self->stack, "progress");
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
+}
+
+/* ---- CSV export ---- */
+
+static void
+csv_field (GString *s, const char *text)
+{
+  /* RFC 4180: a field with a comma, quote or line break is quoted, its
+   * quotes doubled. */
+  if (strpbrk (text, ",\"\r\n") == NULL)
+    {
+      g_string_append (s, text);
+      return;
+    }
+  g_string_append_c (s, '"');
+  for (const char *c = text; *c; c++)
+    {
+      if (*c == '"')
+        g_string_append_c (s, '"');
+      g_string_append_c (s, *c);
+    }
+  g_string_append_c (s, '"');
+}
+
+static void
+csv_number (GString *s, double v)
+{
+  g_string_append_c (s, ',');
+  if (isfinite (v))
+    {
+      char buf[G_ASCII_DTOSTR_BUF_SIZE];
+      /* A dot whatever the locale: the file is for other programs. */
+      g_string_append (s, g_ascii_formatd (buf, sizeof buf, "%.6g", v));
+    }
+}
+
+/* The results table as CSV: one row per compared template, the same
+ * columns as on screen (a modality the dataset lacks has no column). */
+static char *
+results_to_csv (WeftCompareDialog *self)
+{
+  static const char *const keys[] = {
+    [WEFT_MODALITY_IMAGE] = "accuracy_no_image",
+    [WEFT_MODALITY_AUDIO] = "accuracy_no_audio",
+    [WEFT_MODALITY_TEXT] = "accuracy_no_text",
+  };
+  GString *s = g_string_new ("template,accuracy");
+  guint n = weft_compare_get_n_results (self->compare);
+  guint present = 0;
+  WeftBinding b;
+
+  weft_features_get_binding (self->features, &b);
+  if (b.image.n > 0) present |= 1u << WEFT_MODALITY_IMAGE;
+  if (b.audio.n > 0) present |= 1u << WEFT_MODALITY_AUDIO;
+  if (b.text_length > 0) present |= 1u << WEFT_MODALITY_TEXT;
+  for (guint k = 0; k < G_N_ELEMENTS (modalities); k++)
+    if (present & (1u << modalities[k].m))
+      g_string_append_printf (s, ",%s", keys[modalities[k].m]);
+  g_string_append (s, ",parameters,seconds,state,run\n");
+
+  for (guint i = 0; i < n; i++)
+    {
+      WeftCompareResult r;
+      if (!weft_compare_get_result (self->compare, i, &r))
+        continue;
+      csv_field (s, r.name ? r.name : "");
+      csv_number (s, r.accuracy);
+      for (guint k = 0; k < G_N_ELEMENTS (modalities); k++)
+        if (present & (1u << modalities[k].m))
+          csv_number (s, r.missing[modalities[k].m]);
+      g_string_append_printf (s, ",%" G_GINT64_FORMAT, (gint64) r.parameters);
+      csv_number (s, r.seconds);
+      g_string_append (s, r.state == WEFT_TRAIN_FINISHED ? ",finished," :
+                          r.state == WEFT_TRAIN_FAILED ? ",failed," : ",stopped,");
+      csv_field (s, r.run_id ? r.run_id : "");
+      g_string_append_c (s, '\n');
+      weft_compare_result_clear (&r);
+    }
+  return g_string_free (s, FALSE);
+}
+
+static void
+write_results (WeftCompareDialog *self, const char *path)
+{
+  g_autofree char *csv = results_to_csv (self);
+  g_autoptr(GError) error = NULL;
+
+  /* g_file_set_contents writes a temporary file and renames it over. */
+  if (!g_file_set_contents (path, csv, -1, &error))
+    gtk_label_set_text (self->summary_label, error->message);
+}
+
+static void
+export_response_cb (GtkNativeDialog *chooser, int response, WeftCompareDialog *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT && self->compare != NULL)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+      g_autofree char *path = file ? g_file_get_path (file) : NULL;
+      if (path != NULL)
+        write_results (self, path);
+    }
+  gtk_native_dialog_destroy (chooser);
+  g_object_unref (chooser);
+  g_object_unref (self);
+}
+
+static void
+compare_export (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  WeftCompareDialog *self = WEFT_COMPARE_DIALOG (widget);
+  const char *test_dir = g_getenv ("WEFT_TEST_EXPORT_DIR");
+  GtkFileChooserNative *chooser;
+
+  if (self->compare == NULL || weft_compare_is_running (self->compare))
+    return;
+  /* Tests skip the chooser (it is another process's window). */
+  if (test_dir != NULL)
+    {
+      g_autofree char *path = g_build_filename (test_dir, "comparison.csv", NULL);
+      write_results (self, path);
+      return;
+    }
+  chooser = gtk_file_chooser_native_new (_("Export Results"), GTK_WINDOW (self),
+                                         GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), "comparison.csv");
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  g_signal_connect (chooser, "response", G_CALLBACK (export_response_cb), g_object_ref (self));
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }
 
 static void
@@ -279,6 +415,24 @@ weft_compare_dialog_dispose (GObject *object)
 }
 
 static void
+weft_compare_dialog_get_property (GObject    *object,
+                                  guint       prop_id,
+                                  GValue     *value,
+                                  GParamSpec *pspec)
+{
+  WeftCompareDialog *self = WEFT_COMPARE_DIALOG (object);
+
+  switch (prop_id)
+    {
+    case PROP_RUNNING:
+      g_value_set_boolean (value, weft_compare_dialog_get_running (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
 weft_compare_dialog_class_init (WeftCompareDialogClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
@@ -286,7 +440,13 @@ weft_compare_dialog_class_init (WeftCompareDialogClass *klass)
   GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
 
   object_class->dispose = weft_compare_dialog_dispose;
+  object_class->get_property = weft_compare_dialog_get_property;
   window_class->close_request = weft_compare_dialog_close_request;
+
+  properties[PROP_RUNNING] =
+    g_param_spec_boolean ("running", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 
   signals[SIGNAL_RUNS_ADDED] = g_signal_new ("runs-added", G_TYPE_FROM_CLASS (klass),
                                              G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
@@ -306,7 +466,9 @@ weft_compare_dialog_class_init (WeftCompareDialogClass *klass)
 
   gtk_widget_class_install_action (widget_class, "compare.run", NULL, compare_run);
   gtk_widget_class_install_action (widget_class, "compare.cancel", NULL, compare_cancel);
+  gtk_widget_class_install_action (widget_class, "compare.export", NULL, compare_export);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK, "compare.export", NULL);
 }
 
 static void
@@ -316,6 +478,7 @@ weft_compare_dialog_init (WeftCompareDialog *self)
   self->checks = g_ptr_array_new ();
   weft_train_config_init (&self->config);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "compare.cancel", FALSE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "compare.export", FALSE);
 }
 
 static int
@@ -397,4 +560,12 @@ weft_compare_dialog_new (GtkWindow *parent, WeftProject *project, WeftFeatures *
   gtk_spin_button_set_value (self->epochs_spin, config->epochs);
   add_templates (self);
   return self;
+}
+
+gboolean
+weft_compare_dialog_get_running (WeftCompareDialog *self)
+{
+  g_return_val_if_fail (WEFT_IS_COMPARE_DIALOG (self), FALSE);
+
+  return self->compare != NULL && weft_compare_is_running (self->compare);
 }

@@ -16,9 +16,14 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (WeftCompareDialog, weft_compare_dialog, WEFT, COMPARE_DIALOG, AdwWindow)
 
 /* The dialog keeps a reference to project and features and copies config
- * (the Train page's settings). Emits "runs-added" when a comparison ends. */
+ * (the Train page's settings). Emits "runs-added" when a comparison ends.
+ * "Export Results…" writes the table as CSV (WEFT_TEST_EXPORT_DIR set:
+ * straight to comparison.csv there, without a file chooser). */
 WeftCompareDialog *weft_compare_dialog_new (GtkWindow *parent, WeftProject *project,
                                             WeftFeatures *features,
                                             const WeftTrainConfig *config);
+/* TRUE while templates train (also while a cancel winds down); notified
+ * as "running" when that changes. */
+gboolean           weft_compare_dialog_get_running (WeftCompareDialog *self);
 
 G_END_DECLS

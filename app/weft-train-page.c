@@ -15,6 +15,7 @@
 #include "weft-compare-dialog.h"
 #include "weft-heatmap.h"
 #include "weft-plot.h"
+#include "weft-run-item.h"
 #include "weft-train-page.h"
 
 /* Series of the live plots, in the order they are added. */
@@ -25,6 +26,18 @@ enum { GRAD_IMAGE, GRAD_TEXT, GRAD_AUDIO, GRAD_REST, GRAD_N };
 /* How the smoothed loss follows the raw one (an exponential moving
  * average, as TensorBoard's smoothing slider). */
 #define SMOOTHING 0.95
+
+/* A run taken out of the project whose folder is kept until the deletion
+ * is final: the "Undo" toast went away, or the project was saved. */
+typedef struct {
+  JsonObject *run;
+  char       *id;
+  guint       index;
+  AdwToast   *toast;
+} PendingDelete;
+
+/* Columns of the runs table. */
+enum { COL_OVERLAY, COL_TEMPLATE, COL_STATE, COL_STARTED, COL_BEST, COL_PARAMS, COL_DURATION };
 
 struct _WeftTrainPage
 {
@@ -47,7 +60,9 @@ struct _WeftTrainPage
   GtkSwitch      *show_raw_switch;
   GtkSwitch      *show_smooth_switch;
   GtkSwitch      *show_val_switch;
-  GtkListBox     *runs_list;
+  GtkColumnView  *runs_view;
+  GtkStack       *runs_stack;
+  GtkWidget      *compare_button;
   GtkWidget      *start_button;
   GtkWidget      *pause_button;
   GtkWidget      *resume_button;
@@ -68,6 +83,9 @@ struct _WeftTrainPage
   WeftFeatures   *features;
   GStrv           template_names;
   GHashTable     *overlay;          /* run ids whose curves are overlaid */
+  GListStore     *runs_store;       /* WeftRunItem, newest first */
+  GtkSingleSelection *runs_selection;
+  PendingDelete  *pending;          /* a deletion that can still be undone */
 
   /* The run in progress (all NULL when idle) */
   WeftTrainer    *trainer;
@@ -76,6 +94,7 @@ struct _WeftTrainPage
   char           *run_id;
   JsonObject     *run;              /* the run record as it grows */
   guint           refresh_id;
+  guint           scroll_id;
   guint           n_steps_seen, n_epochs_seen, n_grads_seen, n_lrs_seen;
   gint64          steps_per_epoch;
   double          ema;
@@ -89,6 +108,7 @@ struct _WeftTrainPage
 
   /* Borrowed */
   const WeftDataset *dataset;
+  WeftCompareDialog *compare_dialog;  /* weak: the comparison in progress */
 };
 
 G_DEFINE_FINAL_TYPE (WeftTrainPage, weft_train_page, ADW_TYPE_BIN)
@@ -1099,117 +1119,481 @@ train_compare (GtkWidget *widget, const char *action_name, GVariant *param)
   WeftCompareDialog *dialog = weft_compare_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
                                                        self->project, self->features, &c);
   g_signal_connect_object (dialog, "runs-added", G_CALLBACK (compare_done_cb), self, 0);
+  g_signal_connect_object (dialog, "notify::running", G_CALLBACK (update_state), self, G_CONNECT_SWAPPED);
+  g_set_weak_pointer (&self->compare_dialog, dialog);
   gtk_window_present (GTK_WINDOW (dialog));
   weft_train_config_clear (&c);
 }
 
-/* ---- runs list ---- */
+/* ---- runs table ---- */
+
+static WeftRunItem *
+selected_run (WeftTrainPage *self)
+{
+  return gtk_single_selection_get_selected_item (self->runs_selection);
+}
+
+static void
+update_delete_action (WeftTrainPage *self)
+{
+  WeftRunItem *item = selected_run (self);
+
+  /* The worker writes the running run's record and folder: it stays. */
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.delete-run",
+                                 self->project != NULL && item != NULL &&
+                                 !weft_run_item_get_running (item) &&
+                                 g_strcmp0 (weft_run_item_get_id (item), self->run_id) != 0);
+}
 
 static void
 overlay_toggled_cb (GtkSwitch *check, GParamSpec *pspec, WeftTrainPage *self)
 {
-  const char *id = g_object_get_data (G_OBJECT (check), "run-id");
+  GtkListItem *list_item = g_object_get_data (G_OBJECT (check), "list-item");
+  WeftRunItem *item = gtk_list_item_get_item (list_item);
 
+  if (item == NULL)
+    return;
   if (gtk_switch_get_active (check))
-    g_hash_table_add (self->overlay, g_strdup (id));
+    g_hash_table_add (self->overlay, g_strdup (weft_run_item_get_id (item)));
   else
-    g_hash_table_remove (self->overlay, id);
+    g_hash_table_remove (self->overlay, weft_run_item_get_id (item));
   update_overlays (self);
+}
+
+static void
+setup_overlay_cb (GtkSignalListItemFactory *factory, GtkListItem *list_item, WeftTrainPage *self)
+{
+  GtkWidget *check = gtk_switch_new ();
+
+  gtk_widget_set_halign (check, GTK_ALIGN_CENTER);
+  gtk_widget_set_valign (check, GTK_ALIGN_CENTER);
+  gtk_widget_set_tooltip_text (check, _("Overlay this run's curves"));
+  g_object_set_data (G_OBJECT (check), "list-item", list_item);
+  g_signal_connect (check, "notify::active", G_CALLBACK (overlay_toggled_cb), self);
+  gtk_list_item_set_child (list_item, check);
+}
+
+static void
+bind_overlay_cb (GtkSignalListItemFactory *factory, GtkListItem *list_item, WeftTrainPage *self)
+{
+  WeftRunItem *item = gtk_list_item_get_item (list_item);
+  GtkWidget *check = gtk_list_item_get_child (list_item);
+  g_autofree char *a11y = g_strdup_printf (_("Overlay run %s"), weft_run_item_get_title (item));
+
+  g_signal_handlers_block_by_func (check, overlay_toggled_cb, self);
+  gtk_switch_set_active (GTK_SWITCH (check), g_hash_table_contains (self->overlay, weft_run_item_get_id (item)));
+  g_signal_handlers_unblock_by_func (check, overlay_toggled_cb, self);
+  gtk_widget_set_sensitive (check, !weft_run_item_get_running (item));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (check), GTK_ACCESSIBLE_PROPERTY_LABEL, a11y, -1);
+}
+
+static void
+setup_text_cb (GtkSignalListItemFactory *factory, GtkListItem *list_item, gpointer data)
+{
+  int col = GPOINTER_TO_INT (data);
+  GtkWidget *label = gtk_label_new (NULL);
+  gboolean numeric = col == COL_BEST || col == COL_PARAMS || col == COL_DURATION;
+
+  gtk_label_set_xalign (GTK_LABEL (label), numeric ? 1 : 0);
+  /* Template names are short: a column as wide as the longest one beats
+   * "image-o…"; only a custom model's long name may be cut. */
+  if (col == COL_TEMPLATE)
+    {
+      gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
+      gtk_label_set_width_chars (GTK_LABEL (label), 12);
+    }
+  if (numeric || col == COL_STARTED)
+    gtk_widget_add_css_class (label, "numeric");
+  gtk_list_item_set_child (list_item, label);
+}
+
+static void
+bind_text_cb (GtkSignalListItemFactory *factory, GtkListItem *list_item, gpointer data)
+{
+  WeftRunItem *item = gtk_list_item_get_item (list_item);
+  GtkWidget *label = gtk_list_item_get_child (list_item);
+  g_autofree char *text = NULL;
+  double v;
+  gboolean recall;
+
+  gtk_widget_remove_css_class (label, "error");
+  gtk_widget_remove_css_class (label, "accent");
+  gtk_widget_set_tooltip_text (label, NULL);
+  switch (GPOINTER_TO_INT (data))
+    {
+    case COL_TEMPLATE:
+      text = g_strdup (weft_run_item_get_template (item));
+      gtk_widget_set_tooltip_text (label, weft_run_item_get_title (item));
+      break;
+    case COL_STATE:
+      text = g_strdup (weft_run_item_get_state (item));
+      if (weft_run_item_get_running (item))
+        gtk_widget_add_css_class (label, "accent");
+      else if (g_str_equal (text, _("failed")))
+        gtk_widget_add_css_class (label, "error");
+      break;
+    case COL_STARTED:
+      /* The title's date and time, to the second. */
+      text = g_strdup (weft_run_item_get_title (item) + strlen (weft_run_item_get_template (item)) + strlen (" · "));
+      break;
+    case COL_BEST:
+      v = weft_run_item_get_best (item, &recall);
+      text = !isfinite (v) ? g_strdup ("–") :
+             recall ? g_strdup_printf (_("%.3f (R@1)"), v) : g_strdup_printf ("%.3f", v);
+      if (isfinite (v))
+        gtk_widget_set_tooltip_text (label, recall ? _("Best validation Recall@1") :
+                                                     _("Best validation accuracy"));
+      break;
+    case COL_PARAMS:
+      v = weft_run_item_get_parameters (item);
+      text = !isfinite (v) ? g_strdup ("–") :
+             v >= 1e6 ? g_strdup_printf (_("%.2fM"), v / 1e6) : g_strdup_printf (_("%.1fk"), v / 1e3);
+      break;
+    case COL_DURATION:
+      v = weft_run_item_get_seconds (item);
+      /* One epoch on a sample set is quicker than "0 s" suggests. */
+      text = isfinite (v) && v < 1 ? g_strdup (_("< 1 s")) : format_seconds (v);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+  gtk_label_set_text (GTK_LABEL (label), text);
+}
+
+/* NaN (no value) sorts after every number, whichever way. */
+static int
+compare_numbers (double a, double b)
+{
+  if (isnan (a) || isnan (b))
+    return isnan (a) - isnan (b);
+  return (a > b) - (a < b);
+}
+
+static int
+compare_runs (gconstpointer pa, gconstpointer pb, gpointer data)
+{
+  WeftRunItem *a = (WeftRunItem *) pa, *b = (WeftRunItem *) pb;
+  int c = 0;
+
+  switch (GPOINTER_TO_INT (data))
+    {
+    case COL_TEMPLATE:
+      c = g_utf8_collate (weft_run_item_get_template (a), weft_run_item_get_template (b));
+      break;
+    case COL_STATE:
+      c = g_utf8_collate (weft_run_item_get_state (a), weft_run_item_get_state (b));
+      break;
+    case COL_BEST:
+      c = compare_numbers (weft_run_item_get_best (a, NULL), weft_run_item_get_best (b, NULL));
+      break;
+    case COL_PARAMS:
+      c = compare_numbers (weft_run_item_get_parameters (a), weft_run_item_get_parameters (b));
+      break;
+    case COL_DURATION:
+      c = compare_numbers (weft_run_item_get_seconds (a), weft_run_item_get_seconds (b));
+      break;
+    default:
+      break;
+    }
+  /* Ties (and the Started column) in start order. */
+  if (c == 0)
+    c = g_strcmp0 (weft_run_item_get_started (a), weft_run_item_get_started (b));
+  return c < 0 ? GTK_ORDERING_SMALLER : c > 0 ? GTK_ORDERING_LARGER : GTK_ORDERING_EQUAL;
+}
+
+static void
+add_column (WeftTrainPage *self, int col, const char *title, gboolean expand, int fixed_width)
+{
+  GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
+  GtkColumnViewColumn *column;
+
+  if (col == COL_OVERLAY)
+    {
+      g_signal_connect (factory, "setup", G_CALLBACK (setup_overlay_cb), self);
+      g_signal_connect (factory, "bind", G_CALLBACK (bind_overlay_cb), self);
+    }
+  else
+    {
+      g_signal_connect (factory, "setup", G_CALLBACK (setup_text_cb), GINT_TO_POINTER (col));
+      g_signal_connect (factory, "bind", G_CALLBACK (bind_text_cb), GINT_TO_POINTER (col));
+    }
+  column = gtk_column_view_column_new (title, factory);
+  if (col != COL_OVERLAY)
+    {
+      GtkSorter *sorter = GTK_SORTER (gtk_custom_sorter_new (compare_runs, GINT_TO_POINTER (col), NULL));
+      gtk_column_view_column_set_sorter (column, sorter);
+      g_object_unref (sorter);
+    }
+  gtk_column_view_column_set_expand (column, expand);
+  gtk_column_view_column_set_resizable (column, col != COL_OVERLAY);
+  if (fixed_width > 0)
+    gtk_column_view_column_set_fixed_width (column, fixed_width);
+  gtk_column_view_append_column (self->runs_view, column);
+  g_object_unref (column);
+}
+
+/* After a click on a heading, the first rows of the new order are what a
+ * person wants to see, wherever the table was scrolled to. In an idle: the
+ * view first follows the row it was anchored on to its new place. */
+static gboolean
+scroll_runs_to_top (gpointer data)
+{
+  WeftTrainPage *self = data;
+  GtkAdjustment *adj = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (self->runs_view));
+
+  self->scroll_id = 0;
+  if (adj != NULL)
+    gtk_adjustment_set_value (adj, gtk_adjustment_get_lower (adj));
+  /* The rows are a list view inside the column view; its scroll-to-item
+   * moves the anchor too, which a bare adjustment change may not. */
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->runs_view));
+       child != NULL; child = gtk_widget_get_next_sibling (child))
+    if (GTK_IS_LIST_VIEW (child) && g_list_model_get_n_items (G_LIST_MODEL (self->runs_selection)) > 0)
+      gtk_widget_activate_action (child, "list.scroll-to-item", "u", 0);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+runs_sorted_cb (WeftTrainPage *self)
+{
+  /* The sorter also changes while the view is being taken down. */
+  if (self->runs_view != NULL && self->scroll_id == 0 && !gtk_widget_in_destruction (GTK_WIDGET (self)))
+    self->scroll_id = g_idle_add (scroll_runs_to_top, self);
+}
+
+static void
+setup_runs_view (WeftTrainPage *self)
+{
+  GtkSortListModel *sorted;
+  GtkEventController *keys;
+
+  add_column (self, COL_OVERLAY, _("Overlay"), FALSE, -1);
+  add_column (self, COL_TEMPLATE, _("Template"), TRUE, -1);
+  add_column (self, COL_STATE, _("State"), FALSE, -1);
+  add_column (self, COL_STARTED, _("Started"), FALSE, -1);
+  add_column (self, COL_BEST, _("Best"), FALSE, -1);
+  add_column (self, COL_PARAMS, _("Params"), FALSE, -1);
+  add_column (self, COL_DURATION, _("Duration"), FALSE, -1);
+
+  /* The store is newest first, the order shown until a heading is clicked. */
+  self->runs_store = g_list_store_new (WEFT_TYPE_RUN_ITEM);
+  sorted = gtk_sort_list_model_new (G_LIST_MODEL (g_object_ref (self->runs_store)),
+                                    g_object_ref (gtk_column_view_get_sorter (self->runs_view)));
+  self->runs_selection = gtk_single_selection_new (G_LIST_MODEL (sorted));
+  gtk_single_selection_set_autoselect (self->runs_selection, FALSE);
+  gtk_single_selection_set_can_unselect (self->runs_selection, TRUE);
+  gtk_column_view_set_model (self->runs_view, GTK_SELECTION_MODEL (self->runs_selection));
+  g_signal_connect_swapped (self->runs_selection, "notify::selected",
+                            G_CALLBACK (update_delete_action), self);
+  g_signal_connect_object (gtk_column_view_get_sorter (self->runs_view), "changed",
+                           G_CALLBACK (runs_sorted_cb), self, G_CONNECT_SWAPPED);
+
+  keys = gtk_shortcut_controller_new ();
+  gtk_shortcut_controller_add_shortcut (GTK_SHORTCUT_CONTROLLER (keys),
+                                        gtk_shortcut_new (gtk_keyval_trigger_new (GDK_KEY_Delete, 0),
+                                                          gtk_named_action_new ("train.delete-run")));
+  gtk_shortcut_controller_add_shortcut (GTK_SHORTCUT_CONTROLLER (keys),
+                                        gtk_shortcut_new (gtk_keyval_trigger_new (GDK_KEY_KP_Delete, 0),
+                                                          gtk_named_action_new ("train.delete-run")));
+  gtk_widget_add_controller (GTK_WIDGET (self->runs_view), keys);
 }
 
 static void
 rebuild_runs (WeftTrainPage *self)
 {
-  GtkWidget *child;
   guint n = self->project ? weft_project_get_n_runs (self->project) : 0;
+  WeftRunItem *sel = selected_run (self);
+  g_autofree char *selected_id = sel ? g_strdup (weft_run_item_get_id (sel)) : NULL;
+  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
+  GListModel *shown = G_LIST_MODEL (self->runs_selection);
+  guint select = GTK_INVALID_LIST_POSITION;
 
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->runs_list))) != NULL)
-    gtk_list_box_remove (self->runs_list, child);
   self->n_runs_shown = n;
-
-  if (n == 0)
-    {
-      GtkWidget *row = adw_action_row_new ();
-      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("No runs yet"));
-      gtk_widget_add_css_class (row, "dim-label");
-      gtk_list_box_append (self->runs_list, row);
-      return;
-    }
-
   /* Newest first: that is the one a person just started. */
   for (guint k = n; k-- > 0;)
     {
       JsonObject *r = weft_project_get_run (self->project, k);
-      JsonObject *final = json_object_get_object_member (r, "final");
-      JsonArray *epochs = json_object_get_array_member (r, "epochs");
       const char *id = json_object_get_string_member_with_default (r, "id", "");
-      const char *tmpl = json_object_get_string_member_with_default (r, "template", NULL);
-      const char *state = json_object_get_string_member_with_default (r, "state", "");
-      const char *started = json_object_get_string_member_with_default (r, "started", "");
-      double best = NAN, best_r1 = NAN, params = member_double (final, "parameters");
-      double secs = member_double (final, "seconds");
-      gboolean running = g_strcmp0 (id, self->run_id) == 0;
-
-      if (isnan (params))
-        params = member_double (r, "parameters");
-      for (guint j = 0; epochs && j < json_array_get_length (epochs); j++)
-        {
-          JsonObject *e = json_array_get_object_element (epochs, j);
-          double a = member_double (e, "val_accuracy"), r1 = member_double (e, "val_recall1");
-          if (isfinite (a) && !(a <= best))
-            best = a;
-          if (isfinite (r1) && !(r1 <= best_r1))
-            best_r1 = r1;
-          if (isnan (secs))
-            secs = 0;
-        }
-
-      /* "2026-11-23T10:15:07..." shown to the second: two runs started
-       * in one minute (a compare) must still read differently. */
-      g_autofree char *title = g_strdup_printf ("%s · %.19s", tmpl ? tmpl : _("custom model"),
-                                                started[0] ? started : "?");
-      if (strlen (started) >= 19)
-        title[strlen (title) - 9] = ' ';
-      GString *sub = g_string_new (NULL);
-      if (isfinite (params))
-        g_string_append_printf (sub, params >= 1e6 ? _("%.1fM parameters") : _("%.0fk parameters"),
-                                params >= 1e6 ? params / 1e6 : params / 1e3);
-      if (isfinite (best))
-        g_string_append_printf (sub, _(" · best accuracy %.3f"), best);
-      else if (isfinite (best_r1))
-        g_string_append_printf (sub, _(" · best R@1 %.3f"), best_r1);
-      if (isfinite (secs) && secs > 0)
-        {
-          g_autofree char *t = format_seconds (secs);
-          g_string_append_printf (sub, " · %s", t);
-        }
-      g_string_append_printf (sub, " · %s", running ? _("running") :
-                              g_str_equal (state, "finished") ? _("finished") :
-                              g_str_equal (state, "failed") ? _("failed") :
-                              g_str_equal (state, "stopped") ? _("stopped") : state);
-
-      GtkWidget *row = adw_action_row_new ();
-      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
-      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), sub->str);
-      adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 2);
-      g_string_free (sub, TRUE);
-
-      GtkWidget *check = gtk_switch_new ();
-      gtk_widget_set_valign (check, GTK_ALIGN_CENTER);
-      g_object_set_data_full (G_OBJECT (check), "run-id", g_strdup (id), g_free);
-      gtk_switch_set_active (GTK_SWITCH (check), g_hash_table_contains (self->overlay, id));
-      gtk_widget_set_sensitive (check, !running);
-      g_signal_connect (check, "notify::active", G_CALLBACK (overlay_toggled_cb), self);
-      g_autofree char *a11y = g_strdup_printf (_("Overlay run %s"), title);
-      gtk_accessible_update_property (GTK_ACCESSIBLE (check), GTK_ACCESSIBLE_PROPERTY_LABEL, a11y, -1);
-      gtk_widget_set_tooltip_text (check, _("Overlay this run's curves"));
-      adw_action_row_add_suffix (ADW_ACTION_ROW (row), check);
-      adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), check);
-      gtk_list_box_append (self->runs_list, row);
+      g_ptr_array_add (items, weft_run_item_new (r, g_strcmp0 (id, self->run_id) == 0));
     }
+  g_list_store_splice (self->runs_store, 0, g_list_model_get_n_items (G_LIST_MODEL (self->runs_store)),
+                       items->pdata, items->len);
+  gtk_stack_set_visible_child_name (self->runs_stack, n > 0 ? "table" : "empty");
+
+  /* A new epoch rewrites every row: the selection stays on its run. */
+  for (guint i = 0; selected_id && i < g_list_model_get_n_items (shown); i++)
+    {
+      g_autoptr(WeftRunItem) item = g_list_model_get_item (shown, i);
+      if (g_str_equal (weft_run_item_get_id (item), selected_id))
+        select = i;
+    }
+  gtk_single_selection_set_selected (self->runs_selection, select);
+
   g_autofree char *desc = g_strdup_printf (ngettext ("%u run", "%u runs", n), n);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->runs_list), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->runs_view), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
                                   desc, -1);
+  update_delete_action (self);
+}
+
+/* ---- deleting a run ---- */
+
+static void
+pending_delete_free (PendingDelete *p)
+{
+  json_object_unref (p->run);
+  g_free (p->id);
+  g_clear_object (&p->toast);
+  g_free (p);
+}
+
+static void
+delete_dir_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  GError *error = NULL;
+
+  if (weft_project_delete_run_dir (data, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+delete_dir_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    g_warning ("%s", error->message);
+}
+
+/* The deletion can no longer be undone: the run's files go too, on a
+ * worker (a run folder holds an embedding file per epoch). */
+static void
+finalize_delete (WeftTrainPage *self)
+{
+  PendingDelete *p = g_steal_pointer (&self->pending);
+  AdwToast *toast;
+  GTask *task;
+
+  if (p == NULL)
+    return;
+  toast = p->toast ? g_object_ref (p->toast) : NULL;
+  task = g_task_new (NULL, NULL, delete_dir_done, NULL);
+  g_task_set_task_data (task, g_strdup (p->id), g_free);
+  g_task_run_in_thread (task, delete_dir_thread);
+  g_object_unref (task);
+  pending_delete_free (p);
+  /* Saved, or another run deleted: the old "Undo" no longer applies. */
+  if (toast != NULL)
+    {
+      adw_toast_dismiss (toast);
+      g_object_unref (toast);
+    }
+}
+
+static void
+undo_delete_cb (AdwToast *toast, WeftTrainPage *self)
+{
+  PendingDelete *p = self->pending;
+
+  if (p == NULL || p->toast != toast || self->project == NULL)
+    return;
+  self->pending = NULL;
+  weft_project_insert_run (self->project, MIN (p->index, weft_project_get_n_runs (self->project)), p->run);
+  pending_delete_free (p);
+  rebuild_runs (self);
+  update_overlays (self);
+}
+
+static void
+toast_dismissed_cb (AdwToast *toast, WeftTrainPage *self)
+{
+  if (self->pending != NULL && self->pending->toast == toast)
+    finalize_delete (self);
+}
+
+static void
+project_modified_cb (WeftTrainPage *self)
+{
+  if (self->pending != NULL && !weft_project_get_modified (self->project))
+    finalize_delete (self);
+}
+
+static void
+delete_run_now (WeftTrainPage *self, const char *id)
+{
+  int idx = self->project ? find_run (self->project, id) : -1;
+  GtkWidget *overlay;
+  PendingDelete *p;
+
+  if (idx < 0 || g_strcmp0 (id, self->run_id) == 0)
+    return;
+  finalize_delete (self);
+
+  p = g_new0 (PendingDelete, 1);
+  p->run = json_object_ref (weft_project_get_run (self->project, idx));
+  p->id = g_strdup (id);
+  p->index = idx;
+  self->pending = p;
+  g_hash_table_remove (self->overlay, id);
+  weft_project_remove_run (self->project, idx);
+  rebuild_runs (self);
+  update_overlays (self);
+
+  overlay = gtk_widget_get_ancestor (GTK_WIDGET (self), ADW_TYPE_TOAST_OVERLAY);
+  if (overlay == NULL)
+    {
+      finalize_delete (self);
+      return;
+    }
+  g_autoptr(WeftRunItem) item = weft_run_item_new (p->run, FALSE);
+  g_autofree char *title = g_strdup_printf (_("Deleted run “%s”"), weft_run_item_get_title (item));
+  p->toast = adw_toast_new (title);
+  adw_toast_set_button_label (p->toast, _("_Undo"));
+  adw_toast_set_priority (p->toast, ADW_TOAST_PRIORITY_HIGH);
+  /* A little longer than a plain notice: time to read which run it was. */
+  adw_toast_set_timeout (p->toast, 8);
+  g_signal_connect_object (p->toast, "button-clicked", G_CALLBACK (undo_delete_cb), self, 0);
+  g_signal_connect_object (p->toast, "dismissed", G_CALLBACK (toast_dismissed_cb), self, 0);
+  adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), g_object_ref (p->toast));
+}
+
+static void
+delete_response_cb (AdwMessageDialog *dialog, const char *response, WeftTrainPage *self)
+{
+  if (g_str_equal (response, "delete"))
+    delete_run_now (self, g_object_get_data (G_OBJECT (dialog), "run-id"));
+}
+
+static void
+train_delete_run (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  WeftTrainPage *self = WEFT_TRAIN_PAGE (widget);
+  WeftRunItem *item = selected_run (self);
+  GtkRoot *root = gtk_widget_get_root (widget);
+  GtkWidget *dialog;
+
+  if (item == NULL || weft_run_item_get_running (item))
+    return;
+  dialog = adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                   _("Delete Run?"), NULL);
+  /* The window's title is what a screen reader announces. */
+  gtk_window_set_title (GTK_WINDOW (dialog), _("Delete Run?"));
+  adw_message_dialog_format_body (ADW_MESSAGE_DIALOG (dialog),
+                                  _("“%s” and its files (weights, embeddings) will be deleted. "
+                                    "You can undo this until the notification goes away."),
+                                  weft_run_item_get_title (item));
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "cancel", _("_Cancel"),
+                                    "delete", _("_Delete"),
+                                    NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "delete",
+                                              ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  g_object_set_data_full (G_OBJECT (dialog), "run-id", g_strdup (weft_run_item_get_id (item)), g_free);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (delete_response_cb), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
 }
 
 /* ---- state ---- */
@@ -1220,7 +1604,8 @@ update_state (WeftTrainPage *self)
   const WeftSpec *spec = self->project ? weft_project_get_model (self->project) : NULL;
   guint n_runs = self->project ? weft_project_get_n_runs (self->project) : 0;
   gboolean training = self->trainer != NULL;
-  gboolean can_train = spec != NULL && self->features != NULL && !training;
+  gboolean comparing = self->compare_dialog != NULL && weft_compare_dialog_get_running (self->compare_dialog);
+  gboolean can_train = spec != NULL && self->features != NULL && !training && !comparing;
 
   if (spec != NULL && (self->features != NULL || n_runs > 0 || training))
     gtk_stack_set_visible_child_name (self->stack, "train");
@@ -1245,7 +1630,20 @@ update_state (WeftTrainPage *self)
     }
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.start", can_train);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.compare", self->features != NULL && !training);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.compare", self->features != NULL && !training && !comparing);
+  /* Both would share the two cores and the project's runs: one at a time,
+   * and the disabled button says why. */
+  gtk_widget_set_tooltip_text (self->start_button, comparing ?
+                               _("A Comparison Is Training; Wait for It or Cancel It to Start a Run") :
+                               _("Start Training (Ctrl+Return)"));
+  gtk_widget_set_tooltip_text (self->compare_button, training ?
+                               _("A Run Is Training; Stop It to Compare Templates") :
+                               _("Train Several Templates With the Same Settings (Ctrl+Shift+C)"));
+  if (comparing && !training)
+    gtk_label_set_text (self->status_label, _("A comparison is training"));
+  else if (!comparing && g_str_equal (gtk_label_get_text (self->status_label), _("A comparison is training")))
+    gtk_label_set_text (self->status_label, _("Ready"));
+  update_delete_action (self);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.stop", training);
   if (!training)
     {
@@ -1381,12 +1779,21 @@ weft_train_page_dispose (GObject *object)
   write_frame_stats (self);
   g_clear_pointer (&self->frame_us, g_array_unref);
   g_clear_handle_id (&self->refresh_id, g_source_remove);
+  g_clear_handle_id (&self->scroll_id, g_source_remove);
   if (self->project)
     g_signal_handlers_disconnect_by_data (self->project, self);
   g_clear_object (&self->project);
   g_clear_pointer (&self->features, weft_features_free);
   g_clear_pointer (&self->template_names, g_strfreev);
   g_clear_pointer (&self->overlay, g_hash_table_unref);
+  /* A deletion still undoable when the window closes keeps its files: the
+   * saved project may still name them. */
+  g_clear_pointer (&self->pending, pending_delete_free);
+  g_clear_weak_pointer (&self->compare_dialog);
+  if (self->runs_view != NULL)
+    gtk_column_view_set_model (self->runs_view, NULL);
+  g_clear_object (&self->runs_selection);
+  g_clear_object (&self->runs_store);
   /* The template's root is a bound child and AdwBin's child: let the
    * bin drop it first, or its dispose unparents it a second time. */
   adw_bin_set_child (ADW_BIN (self), NULL);
@@ -1467,7 +1874,9 @@ weft_train_page_class_init (WeftTrainPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, show_raw_switch);
   gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, show_smooth_switch);
   gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, show_val_switch);
-  gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, runs_list);
+  gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, runs_view);
+  gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, runs_stack);
+  gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, compare_button);
   gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, start_button);
   gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, pause_button);
   gtk_widget_class_bind_template_child (widget_class, WeftTrainPage, resume_button);
@@ -1490,6 +1899,7 @@ weft_train_page_class_init (WeftTrainPageClass *klass)
   gtk_widget_class_install_action (widget_class, "train.stop", NULL, train_stop);
   gtk_widget_class_install_action (widget_class, "train.compare", NULL, train_compare);
   gtk_widget_class_install_action (widget_class, "train.export-csv", NULL, export_csv);
+  gtk_widget_class_install_action (widget_class, "train.delete-run", NULL, train_delete_run);
   gtk_widget_class_install_action (widget_class, "train.reset-settings", NULL, reset_settings);
   gtk_widget_class_install_action (widget_class, "train.dismiss-banner", NULL, dismiss_banner);
   gtk_widget_class_install_action (widget_class, "train.use-template", NULL, use_template);
@@ -1529,6 +1939,7 @@ weft_train_page_init (WeftTrainPage *self)
   weft_heatmap_set_title (self->heatmap, _("In-Batch Similarity (matching pairs on the diagonal)"));
   load_templates (self);
   setup_plots (self);
+  setup_runs_view (self);
   rebuild_runs (self);
   update_state (self);
 }
@@ -1550,9 +1961,14 @@ weft_train_page_set_project (WeftTrainPage *self,
     }
   if (self->project)
     g_signal_handlers_disconnect_by_data (self->project, self);
+  /* An undoable deletion belongs to the project it was made in. */
+  g_clear_pointer (&self->pending, pending_delete_free);
   g_set_object (&self->project, project);
   if (project)
-    g_signal_connect_swapped (project, "changed", G_CALLBACK (project_changed_cb), self);
+    {
+      g_signal_connect_swapped (project, "changed", G_CALLBACK (project_changed_cb), self);
+      g_signal_connect_swapped (project, "notify::modified", G_CALLBACK (project_modified_cb), self);
+    }
   g_hash_table_remove_all (self->overlay);
   load_settings (self);
   rebuild_runs (self);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <glib/gstdio.h>
 
 #include "weft-error.h"
 #include "weft-json.h"
@@ -211,6 +212,14 @@ weft_project_replace_run (WeftProject *self, guint i, JsonObject *run)
 }
 
 void
+weft_project_insert_run (WeftProject *self, guint i, JsonObject *run)
+{
+  g_return_if_fail (i <= self->runs->len);
+  g_ptr_array_insert (self->runs, i, json_object_ref (run));
+  weft_project_set_modified (self, TRUE);
+}
+
+void
 weft_project_remove_run (WeftProject *self, guint i)
 {
   g_return_if_fail (i < self->runs->len);
@@ -244,6 +253,57 @@ weft_project_dup_run_dir (const char *run_id, GError **error)
       return NULL;
     }
   return dir;
+}
+
+/* Removes path and, for a folder, everything below it. Symbolic links are
+ * removed, never followed: a link in a run folder must not take files
+ * elsewhere with it. */
+static gboolean
+remove_tree (const char *path, GError **error)
+{
+  GStatBuf st;
+
+  if (g_lstat (path, &st) != 0)
+    return errno == ENOENT ? TRUE : (g_set_error (error, WEFT_ERROR, WEFT_ERROR_IO,
+                                                  "Could not delete %s: %s", path, g_strerror (errno)),
+                                     FALSE);
+  if (S_ISDIR (st.st_mode))
+    {
+      g_autoptr(GDir) dir = g_dir_open (path, 0, error);
+      const char *name;
+
+      if (dir == NULL)
+        return FALSE;
+      while ((name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *child = g_build_filename (path, name, NULL);
+          if (!remove_tree (child, error))
+            return FALSE;
+        }
+      if (g_rmdir (path) == 0)
+        return TRUE;
+    }
+  else if (g_unlink (path) == 0)
+    return TRUE;
+  g_set_error (error, WEFT_ERROR, WEFT_ERROR_IO, "Could not delete %s: %s", path, g_strerror (errno));
+  return FALSE;
+}
+
+gboolean
+weft_project_delete_run_dir (const char *run_id, GError **error)
+{
+  g_return_val_if_fail (run_id != NULL, FALSE);
+
+  /* Only a plain folder name below the runs folder, whatever a damaged
+   * project file says its id is. */
+  if (run_id[0] == '\0' || strchr (run_id, G_DIR_SEPARATOR) != NULL ||
+      g_str_equal (run_id, ".") || g_str_equal (run_id, ".."))
+    {
+      g_set_error (error, WEFT_ERROR, WEFT_ERROR_IO, "“%s” is not a run id", run_id);
+      return FALSE;
+    }
+  g_autofree char *dir = g_build_filename (g_get_user_data_dir (), "weft", "runs", run_id, NULL);
+  return remove_tree (dir, error);
 }
 
 static gboolean

@@ -66,6 +66,8 @@ void         weft_project_add_run (WeftProject *self, JsonObject *run);
 /* Swaps run i for @run (a run that progressed); both mark modified. */
 void         weft_project_replace_run (WeftProject *self, guint i, JsonObject *run);
 void         weft_project_remove_run (WeftProject *self, guint i);
+/* Puts @run back at position i (0..n): undoing a removal. */
+void         weft_project_insert_run (WeftProject *self, guint i, JsonObject *run);
 
 /* Run files (checkpoint, per-epoch embeddings, exports) live outside the
  * project file, in $XDG_DATA_HOME/weft/runs/RUN_ID/, so that Save As and
@@ -75,6 +77,10 @@ void         weft_project_remove_run (WeftProject *self, guint i);
 char        *weft_project_new_run_id (void);
 /* Creates (if needed) and returns the folder of a run; caller frees. */
 char        *weft_project_dup_run_dir (const char *run_id, GError **error);
+/* Deletes a run's folder and everything in it (symbolic links are removed,
+ * not followed); a folder that does not exist is no error. Blocking: call
+ * it from a worker thread for big runs. */
+gboolean     weft_project_delete_run_dir (const char *run_id, GError **error);
 
 /* The whole project as JSON text (pretty); caller frees. */
 char        *weft_project_to_data (WeftProject *self, const char *base_dir);

@@ -2,6 +2,7 @@
  * members kept, dataset stored relative to the project), atomic saves that
  * leave no temporary file, and clear errors for damaged files. */
 #include <string.h>
+#include <unistd.h>
 
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -238,9 +239,68 @@ test_json_small_doubles (void)
   g_rmdir (dir);
 }
 
+/* Undoing a deletion puts the run back where it was; deleting a run's
+ * folder takes its files but only removes a symbolic link, never what the
+ * link points at. */
+static void
+test_run_delete (void)
+{
+  g_autoptr(WeftProject) p = weft_project_new ();
+  g_autoptr(GError) error = NULL;
+
+  for (int i = 0; i < 3; i++)
+    {
+      g_autoptr(JsonObject) run = json_object_new ();
+      g_autofree char *id = g_strdup_printf ("run-%d", i);
+      json_object_set_string_member (run, "id", id);
+      weft_project_add_run (p, run);
+    }
+  JsonObject *middle = json_object_ref (weft_project_get_run (p, 1));
+  weft_project_remove_run (p, 1);
+  g_assert_cmpuint (weft_project_get_n_runs (p), ==, 2);
+  weft_project_insert_run (p, 1, middle);
+  json_object_unref (middle);
+  g_assert_cmpuint (weft_project_get_n_runs (p), ==, 3);
+  for (int i = 0; i < 3; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("run-%d", i);
+      g_assert_cmpstr (json_object_get_string_member (weft_project_get_run (p, i), "id"), ==, id);
+    }
+
+  /* A run folder with a file, a subfolder and a link to a file outside. */
+  g_autofree char *dir = weft_project_dup_run_dir ("run-x", &error);
+  g_assert_no_error (error);
+  g_autofree char *sub = g_build_filename (dir, "embeddings", NULL);
+  g_autofree char *file = g_build_filename (sub, "final.emb", NULL);
+  g_autofree char *outside = g_build_filename (g_get_user_data_dir (), "keep.txt", NULL);
+  g_autofree char *link = g_build_filename (dir, "link", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (sub, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (file, "x", 1, NULL));
+  g_assert_true (g_file_set_contents (outside, "keep", 4, NULL));
+  g_assert_cmpint (symlink (outside, link), ==, 0);
+
+  g_assert_true (weft_project_delete_run_dir ("run-x", &error));
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (dir, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (outside, G_FILE_TEST_IS_REGULAR));
+  /* Gone already, or never there: nothing to do. */
+  g_assert_true (weft_project_delete_run_dir ("run-x", &error));
+  g_assert_no_error (error);
+  g_assert_false (weft_project_delete_run_dir ("..", &error));
+  g_assert_error (error, WEFT_ERROR, WEFT_ERROR_IO);
+  g_assert_true (g_file_test (g_get_user_data_dir (), G_FILE_TEST_IS_DIR));
+  g_unlink (outside);
+}
+
 int
 main (int argc, char **argv)
 {
+  /* Run folders go to a temporary data folder, never to the home of
+   * whoever runs the tests. (Not G_TEST_OPTION_ISOLATE_DIRS: GLib leaks
+   * its folder names, which LeakSanitizer reports.) */
+  g_autofree char *data_home = g_dir_make_tmp ("weft-test-project-XXXXXX", NULL);
+  g_assert_nonnull (data_home);
+  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/project/roundtrip-lossless", test_roundtrip);
   g_test_add_func ("/project/damaged-files", test_damaged);
@@ -248,5 +308,13 @@ main (int argc, char **argv)
   g_test_add_func ("/project/changed-signal", test_changed_signal);
   g_test_add_func ("/project/autosave-roundtrip", test_autosave_roundtrip);
   g_test_add_func ("/project/json-small-doubles", test_json_small_doubles);
-  return g_test_run ();
+  g_test_add_func ("/project/run-delete", test_run_delete);
+  int status = g_test_run ();
+
+  g_autofree char *runs = g_build_filename (data_home, "weft", "runs", NULL);
+  g_autofree char *weft = g_build_filename (data_home, "weft", NULL);
+  g_rmdir (runs);
+  g_rmdir (weft);
+  g_rmdir (data_home);
+  return status;
 }

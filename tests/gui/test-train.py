@@ -3,7 +3,10 @@
 project on the AV-Fashion sample with the late-fusion template, start
 training, wait for points in the loss plot, pause, resume, stop (the run is
 kept as "stopped"), train to the end, export a plot and the metrics, compare
-two templates for one epoch, and reopen the project to find every run again.
+two templates for one epoch (Start is disabled meanwhile) and export the
+comparison as CSV, sort the runs table by a column heading, delete a run
+(confirmed, undone, deleted again: its folder goes when the toast does),
+and reopen the project to find the remaining runs again.
 A second launch in the dark style takes the same screenshots.
 
 Exports use the test hook WEFT_TEST_EXPORT_DIR (files go there instead of
@@ -103,6 +106,75 @@ def status_text(weft):
     return ""
 
 
+def overlay_names(weft):
+    """The runs table's rows, top to bottom, by their overlay switches."""
+    return [name for (role, name), nodes in weft.index(workspace(weft)).items()
+            if name.startswith("Overlay run ") for _ in nodes]
+
+
+def row_templates(weft):
+    return [name[len("Overlay run "):].split(" · ")[0] for name in overlay_names(weft)]
+
+
+def label_in_workspace(weft, text):
+    for (role, name), nodes in weft.index(workspace(weft)).items():
+        if name == text and role in ("label", "column header", "table column header"):
+            return nodes[0]
+    return None
+
+
+def sensitive(node):
+    """Whether a widget can be used now (the state, read afresh: a cached
+    one may be from before the change)."""
+    node.clear_cache()
+    return node.getState().contains(weftgui.Atspi.StateType.SENSITIVE)
+
+
+def click_first_row(weft, heading):
+    """Clicks the first row of the runs table, just below the heading (GTK
+    4.8 reports wrong extents for the cells of a column view, not for its
+    headings)."""
+    box = weftgui.Atspi.Component.get_extents(heading, weftgui.Atspi.CoordType.WINDOW)
+    return weft.click_at(heading, dy=box.height + 20)
+
+
+def undo_toast(weft, title):
+    """Clicks Undo on the toast that says run TITLE was deleted (the Model
+    page has an Undo button of its own)."""
+    def probe():
+        label = find_showing(weft.frame(), f"Deleted run “{title}”")
+        if label is not None:
+            # label < AdwBin < AdwToastWidget, which holds the button.
+            for (r, n), buttons in weft.index(label.parent.parent).items():
+                if r == "push button" and n.endswith("Undo"):
+                    return buttons[0]
+        return None
+    weftgui.do_action(weft.wait_until(probe, "the toast's Undo button", timeout=5), "click")
+
+
+def run_folders(weft):
+    runs = os.path.join(weft.home, "data", "weft", "runs")
+    return set(os.listdir(runs)) if os.path.isdir(runs) else set()
+
+
+def delete_selected(weft, checks, how):
+    """Deletes the selected run (HOW: the Delete key or the button) and
+    answers the confirmation with Delete."""
+    if how == "key":
+        weft.key("Delete")
+    else:
+        press(weft, "Delete Run")
+    dialog = checks.step(f"the confirmation asks ({how})", weft.frame, "Delete Run?")
+    if dialog is not None:
+        weft.screenshot(f"delete-confirm-{how}")
+        body = [name for (role, name) in weft.index(dialog) if role == "label"]
+        if checks.ok(any(name.startswith("“image-only") for name in body),
+                     f"it names the image-only run ({body})"):
+            checks.step(f"confirm with Delete ({how})", weft.click_button, "Delete", dialog)
+        else:
+            weft.click_button("Cancel", dialog)
+
+
 def run_states(path):
     with open(path) as f:
         return [r.get("state") for r in json.load(f).get("runs", [])]
@@ -146,6 +218,10 @@ def main():
             checks.step("points appear in the loss plot", weft.wait_until,
                         lambda: plot_points(weft, "Loss") >= 5, "loss points", timeout=60)
             weft.screenshot("training")
+            compare = [nodes[0] for (role, name), nodes in weft.index(workspace(weft)).items()
+                       if role == "push button" and name.startswith("Compare fusion strategies")]
+            checks.ok(len(compare) == 1 and not sensitive(compare[0]),
+                      "Compare is disabled while a run trains")
 
             # 2. Pause: the status says so and the step count stops.
             checks.step("click Pause training", press, weft, "Pause training")
@@ -244,34 +320,107 @@ def main():
                 weft.screenshot("compare-choose")
                 checks.step("click Train and compare", press, weft, "Train and compare",
                             parent=dialog)
+                # The page under the dialog: no run may start beside the comparison.
+                start = [nodes[0] for (role, name), nodes in weft.index(workspace(weft)).items()
+                         if role == "push button" and name.startswith("Start training")]
+                checks.ok(len(start) == 1, "the Start button is there")
+                if start:
+                    checks.step("Start training is disabled while the comparison trains",
+                                weft.wait_until, lambda: not sensitive(start[0]),
+                                "Start disabled", timeout=5)
                 weft.screenshot("compare-progress")
                 checks.step("the comparison finishes with a table", weft.wait_until,
                             lambda: any(name.startswith(("Fusion helps", "Fusion did not help"))
                                         for (role, name) in weft.index(dialog) if role == "label"),
                             "the comparison summary", timeout=140)
                 weft.screenshot("compare-results")
+                checks.step("export the comparison", press, weft, "Export results as CSV",
+                            parent=dialog)
+                cmp_path = os.path.join(exports, "comparison.csv")
+                checks.step("comparison.csv is written", weft.wait_until,
+                            lambda: os.path.exists(cmp_path), cmp_path, timeout=10)
+                if os.path.exists(cmp_path):
+                    with open(cmp_path) as f:
+                        rows = f.read().splitlines()
+                    checks.ok(rows[0].startswith("template,accuracy,"),
+                              f"the comparison CSV has a header ({rows[0]!r})")
+                    checks.ok(sorted(r.split(",")[0] for r in rows[1:]) == sorted(wanted),
+                              f"one row per compared template ({rows[1:]})")
                 checks.step("close the compare window", weftgui.do_action, dialog, "window.close")
                 checks.step("the compare window is gone", weft.wait_window_gone,
                             "Compare Fusion Strategies")
 
-            # 8. Save; the project file now holds every run.
-            weft.key("<Control>s")
-            checks.step("the project is saved with four runs", weft.wait_until,
-                        lambda: len(run_states(project)) == 4, "four runs in the file", timeout=15)
+            # 8. The runs table: newest first, sorted by a click on a heading.
+            checks.ok(len(overlay_names(weft)) == 4, "the table lists four runs")
+            weft.screenshot("runs-table")
+            heading = checks.step("the Template heading is there", weft.wait_until,
+                                  lambda: label_in_workspace(weft, "Template"), "Template heading")
+            if heading is not None:
+                checks.step("click the Template heading", weft.click_at, heading)
+                checks.step("the rows are sorted by template", weft.wait_until,
+                            lambda: row_templates(weft) == sorted(row_templates(weft))
+                            and row_templates(weft)[0] == "image-only", "ascending order",
+                            timeout=10)
+                time.sleep(0.8)
+                checks.step("click it again", weft.click_at, heading)
+                checks.step("the order turns round", weft.wait_until,
+                            lambda: row_templates(weft)[-1] == "image-only", "descending order",
+                            timeout=10)
+                # Ascending again: the image-only row on top, in view. (A
+                # pause first, or the heading counts a double click.)
+                time.sleep(0.8)
+                checks.step("click it a third time", weft.click_at, heading)
+                checks.step("ascending again", weft.wait_until,
+                            lambda: row_templates(weft)[0] == "image-only", "ascending order",
+                            timeout=10)
+                weft.screenshot("runs-sorted")
+
+            # 9. Delete the image-only run: confirm, undo, delete for good.
+            folders = run_folders(weft)
+            checks.ok(len(folders) >= 4, f"every run has a folder ({len(folders)})")
+            image_title = overlay_names(weft)[0][len("Overlay run "):]
+            if heading is not None and row_templates(weft)[0] == "image-only":
+                checks.step("select the image-only run", click_first_row, weft, heading)
+                delete_selected(weft, checks, "key")
+                checks.step("the run leaves the table", weft.wait_until,
+                            lambda: len(overlay_names(weft)) == 3, "three rows", timeout=10)
+                weft.screenshot("deleted-toast")
+                checks.step("undo the deletion", undo_toast, weft, image_title)
+                checks.step("the run is back", weft.wait_until,
+                            lambda: "image-only" in row_templates(weft), "the run back", timeout=10)
+                checks.ok(run_folders(weft) == folders, "undo kept the run's folder")
+                checks.ok(row_templates(weft)[0] == "image-only", "it is back on top")
+                checks.step("select it again", click_first_row, weft, heading)
+                delete_selected(weft, checks, "button")
+                checks.step("the run leaves the table again", weft.wait_until,
+                            lambda: "image-only" not in row_templates(weft), "no image-only row",
+                            timeout=10)
+                checks.step("its folder goes once the toast does", weft.wait_until,
+                            lambda: len(run_folders(weft)) == len(folders) - 1,
+                            "one folder fewer", timeout=30)
+
+            # 10. Save; the project file holds the three runs left. (Through
+            # the action: without a window manager, the keyboard focus need
+            # not come back to the main window after the dialogs.)
+            weft.activate_window_action("win.save")
+            checks.step("the project is saved with three runs", weft.wait_until,
+                        lambda: len(run_states(project)) == 3, "three runs in the file", timeout=15)
             states = run_states(project)
             checks.ok(states[:2] == ["stopped", "finished"],
                       f"the runs are stopped, finished, ... ({states})")
+            with open(project) as f:
+                ids = {r["id"] for r in json.load(f).get("runs", [])}
+            checks.ok(ids <= run_folders(weft), "every saved run still has its folder")
             weft.close_window(discard=True)
 
-        # 9. Reopen, in the dark style: the runs are all there.
+        # 11. Reopen, in the dark style: the runs are all there.
         with weftgui.Weft("test-train-dark", timeout=30) as weft:
             weft.extra_env["ADW_DEBUG_COLOR_SCHEME"] = "prefer-dark"
             if checks.step("weft PROJECT starts again (dark)", weft.start, project) is None:
                 return checks.exit()
             open_train_page(weft, checks)
-            overlays = [name for (role, name), nodes in weft.index(workspace(weft)).items()
-                        if name.startswith("Overlay run") for _ in nodes]
-            checks.ok(len(overlays) == 4, f"the reopened project lists four runs ({len(overlays)})")
+            overlays = overlay_names(weft)
+            checks.ok(len(overlays) == 3, f"the reopened project lists three runs ({len(overlays)})")
             checks.ok(plot_points(weft, "Loss") > 0, "the plots show the newest run")
             weft.screenshot("reopened-dark")
             checks.step("start training (dark)", press, weft, "Start training")
