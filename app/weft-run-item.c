@@ -7,6 +7,8 @@
 #include <string.h>
 #include <glib/gi18n.h>
 
+#include "weft-json.h"
+
 #include "weft-run-item.h"
 
 struct _WeftRunItem
@@ -26,16 +28,6 @@ struct _WeftRunItem
 };
 
 G_DEFINE_FINAL_TYPE (WeftRunItem, weft_run_item, G_TYPE_OBJECT)
-
-static double
-member_double (JsonObject *o, const char *name)
-{
-  JsonNode *n = o ? json_object_get_member (o, name) : NULL;
-
-  if (n == NULL || JSON_NODE_TYPE (n) != JSON_NODE_VALUE)
-    return NAN;
-  return json_node_get_double (n);
-}
 
 static void
 weft_run_item_finalize (GObject *object)
@@ -96,21 +88,21 @@ weft_run_item_new (JsonObject *run, gboolean running)
   if (strlen (started) >= 19)
     self->title[strlen (self->title) - 9] = ' ';
 
-  self->parameters = member_double (final, "parameters");
+  self->parameters = weft_json_get_double (final, "parameters");
   if (isnan (self->parameters))
-    self->parameters = member_double (run, "parameters");
-  self->seconds = member_double (final, "seconds");
+    self->parameters = weft_json_get_double (run, "parameters");
+  self->seconds = weft_json_get_double (final, "seconds");
   for (guint j = 0; epochs && j < json_array_get_length (epochs); j++)
     {
       JsonObject *e = json_array_get_object_element (epochs, j);
-      double a = member_double (e, "val_accuracy"), r1 = member_double (e, "val_recall1");
+      double a = weft_json_get_double (e, "val_accuracy"), r1 = weft_json_get_double (e, "val_recall1");
       if (isfinite (a) && !(a <= best_acc))
         best_acc = a;
       if (isfinite (r1) && !(r1 <= best_r1))
         best_r1 = r1;
       /* A run still training has no "final" yet: its epochs' times. */
       if (final == NULL)
-        self->seconds = (isnan (self->seconds) ? 0 : self->seconds) + member_double (e, "seconds");
+        self->seconds = (isnan (self->seconds) ? 0 : self->seconds) + weft_json_get_double (e, "seconds");
     }
   self->best_is_recall = isnan (best_acc) && isfinite (best_r1);
   self->best = self->best_is_recall ? best_r1 : best_acc;

@@ -5,6 +5,8 @@
 
 #include <math.h>
 #include <glib/gi18n.h>
+
+#include "weft-json.h"
 #include <glib/gstdio.h>
 
 #include "embed/weft-embed.h"
@@ -188,16 +190,6 @@ format_seconds (double s)
   if (s < 3600)
     return g_strdup_printf (_("%d min %02d s"), (int) s / 60, (int) s % 60);
   return g_strdup_printf (_("%d h %02d min"), (int) s / 3600, ((int) s % 3600) / 60);
-}
-
-static double
-member_double (JsonObject *o, const char *name)
-{
-  JsonNode *n = o ? json_object_get_member (o, name) : NULL;
-
-  if (n == NULL || JSON_NODE_TYPE (n) != JSON_NODE_VALUE)
-    return NAN;
-  return json_node_get_double (n);
 }
 
 static void
@@ -427,13 +419,13 @@ plot_run (WeftTrainPage *self, JsonObject *run, gboolean overlay, guint color)
   for (guint i = 0; i < n; i++)
     {
       JsonObject *e = json_array_get_object_element (epochs, i);
-      x[i] = member_double (e, "epoch");
-      train[i] = member_double (e, "train_loss");
-      val[i] = member_double (e, "val_loss");
-      acc[i] = member_double (e, "val_accuracy");
-      r1[i] = member_double (e, "val_recall1");
-      r5[i] = member_double (e, "val_recall5");
-      lr[i] = member_double (e, "lr");
+      x[i] = weft_json_get_double (e, "epoch");
+      train[i] = weft_json_get_double (e, "train_loss");
+      val[i] = weft_json_get_double (e, "val_loss");
+      acc[i] = weft_json_get_double (e, "val_accuracy");
+      r1[i] = weft_json_get_double (e, "val_recall1");
+      r5[i] = weft_json_get_double (e, "val_recall5");
+      lr[i] = weft_json_get_double (e, "lr");
     }
   /* Contrastive runs have no accuracy: overlay their Recall@1 instead. */
   gboolean has_acc = FALSE;
@@ -1009,7 +1001,7 @@ use_template (GtkWidget *widget, const char *action_name, GVariant *param)
 static void
 csv_value (GString *s, JsonObject *o, const char *name)
 {
-  double v = member_double (o, name);
+  double v = weft_json_get_double (o, name);
 
   g_string_append_c (s, ',');
   if (isfinite (v))
@@ -1037,7 +1029,7 @@ runs_to_csv (WeftProject *project)
           g_string_append_printf (s, "%s,%s,%d",
                                   json_object_get_string_member_with_default (r, "id", ""),
                                   json_object_get_string_member_with_default (r, "template", ""),
-                                  (int) member_double (e, "epoch"));
+                                  (int) weft_json_get_double (e, "epoch"));
           for (guint k = 0; k < G_N_ELEMENTS (cols); k++)
             csv_value (s, e, cols[k]);
           g_string_append_c (s, '\n');

@@ -1,8 +1,10 @@
-/* weft-json.c — JSON text out of json-glib, repaired. json-glib appends
- * ".0" to every double whose shortest form has no '.', exponents included. */
+/* weft-json.c — JSON text out of json-glib, repaired (json-glib appends
+ * ".0" to every double whose shortest form has no '.', exponents included),
+ * and a lenient number getter for run records. */
 
 #include "weft-json.h"
 
+#include <math.h>
 #include <string.h>
 
 gsize
@@ -72,4 +74,15 @@ weft_json_to_data (JsonNode *root, gboolean pretty, gsize *length)
   if (length != NULL)
     *length = len;
   return text;
+}
+
+double
+weft_json_get_double (JsonObject *o,
+                      const char *name)
+{
+  JsonNode *n = o != NULL ? json_object_get_member (o, name) : NULL;
+
+  if (n == NULL || JSON_NODE_TYPE (n) != JSON_NODE_VALUE)
+    return NAN;
+  return json_node_get_double (n);
 }

@@ -16,4 +16,8 @@ char *weft_json_to_data (JsonNode *root, gboolean pretty, gsize *length);
  * length. */
 gsize weft_json_repair_numbers (char *text, gsize length);
 
+/* The number @name of @o (which may be NULL), or NaN when it is missing or
+ * not a number: run records leave out metrics they do not have. */
+double weft_json_get_double (JsonObject *o, const char *name);
+
 G_END_DECLS
