@@ -648,6 +648,26 @@ wav_sample (const guint8 *p, const WavInfo *w)
     }
 }
 
+/* For each of `bins` equal slices of x, its lowest and highest sample
+ * (0 included, so that silence draws as a line). */
+static void
+envelope_of (const float *x, gsize n, guint bins, float *minmax)
+{
+  for (guint b = 0; b < bins; b++)
+    {
+      gsize lo = b * n / bins, hi = MAX (lo + 1, (b + 1) * n / bins);
+      float mn = 0, mx = 0;
+
+      for (gsize i = lo; i < hi && i < n; i++)
+        {
+          mn = MIN (mn, x[i]);
+          mx = MAX (mx, x[i]);
+        }
+      minmax[2 * b] = mn;
+      minmax[2 * b + 1] = mx;
+    }
+}
+
 /* The envelope of a WAV file read directly (mono mix at its own rate):
  * the card grid asks for one per card, and a pipeline per clip, with its
  * streaming threads, took CPU from the frames. */
@@ -657,6 +677,7 @@ _weft_audio_envelope_from_wav (const char *path, double max_seconds, guint bins,
   FILE *f = g_fopen (path, "rb");
   WavInfo w = { 0 };
   g_autofree guint8 *data = NULL;
+  g_autofree float *mono = NULL;
   gint64 frames;
   gsize bytes;
 
@@ -679,25 +700,17 @@ _weft_audio_envelope_from_wav (const char *path, double max_seconds, guint bins,
     }
   fclose (f);
 
-  for (guint b = 0; b < bins; b++)
+  mono = g_new (float, MAX (frames, 1));
+  for (gint64 i = 0; i < frames; i++)
     {
-      gint64 lo = b * frames / bins, hi = MAX (lo + 1, (b + 1) * frames / bins);
-      float mn = 0, mx = 0;
+      const guint8 *frame = data + i * w.block_align;
+      float v = 0;
 
-      for (gint64 i = lo; i < hi && i < frames; i++)
-        {
-          const guint8 *frame = data + i * w.block_align;
-          float v = 0;
-
-          for (guint c = 0; c < w.channels; c++)
-            v += wav_sample (frame + c * (w.bits / 8), &w);
-          v /= w.channels;
-          mn = MIN (mn, v);
-          mx = MAX (mx, v);
-        }
-      minmax[2 * b] = mn;
-      minmax[2 * b + 1] = mx;
+      for (guint c = 0; c < w.channels; c++)
+        v += wav_sample (frame + c * (w.bits / 8), &w);
+      mono[i] = v / w.channels;
     }
+  envelope_of (mono, (gsize) frames, bins, minmax);
   return TRUE;
 }
 
@@ -719,19 +732,7 @@ weft_audio_envelope (const char *path, double max_seconds, guint bins, float *mi
   pcm = weft_audio_decode (path, max_seconds, &n, NULL, error);
   if (pcm == NULL)
     return FALSE;
-  for (guint b = 0; b < bins; b++)
-    {
-      gsize lo = b * n / bins, hi = MAX (lo + 1, (b + 1) * n / bins);
-      float mn = 0, mx = 0;
-
-      for (gsize i = lo; i < hi && i < n; i++)
-        {
-          mn = MIN (mn, pcm[i]);
-          mx = MAX (mx, pcm[i]);
-        }
-      minmax[2 * b] = mn;
-      minmax[2 * b + 1] = mx;
-    }
+  envelope_of (pcm, n, bins, minmax);
   return TRUE;
 }
 
